@@ -1,0 +1,43 @@
+"""django-allauth integration: closed sign-up, encrypted TOTP secrets, second
+factor recorded on enrolment."""
+
+import base64
+import hashlib
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.signals import authenticator_added
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.dispatch import receiver
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        # Staff accounts are created by administrators; inhabitants need none.
+        return False
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets are stored encrypted: a copy of the database alone does
+    not let anyone generate an agent's codes."""
+
+    @staticmethod
+    def _fernet() -> Fernet:
+        material = settings.MFA_ENCRYPTION_KEY or settings.SECRET_KEY
+        key = hashlib.sha256(b"beffroi-mfa:" + material.encode()).digest()
+        return Fernet(base64.urlsafe_b64encode(key))
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet().encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return self._fernet().decrypt(encrypted_text.encode()).decode()
+
+
+@receiver(authenticator_added)
+def record_enrolment(sender, request, user, authenticator, **kwargs):
+    """Enrolling a TOTP or a passkey proves possession of it: count it as this
+    session's second factor, so that a newly enrolled agent can go on."""
+    record_authentication(request, user, "mfa", type=authenticator.type, id=authenticator.pk)

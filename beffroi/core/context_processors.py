@@ -1,0 +1,2 @@
+def commune(request):
+    return {"commune": getattr(request, "commune", None)}

@@ -1,0 +1,51 @@
+"""No back-office page without login, a second factor and a role in this commune."""
+
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.models import Authenticator
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from beffroi.core.models import Membership
+
+BACKOFFICE_PREFIX = "/gestion/"
+
+
+def has_second_factor(request) -> bool:
+    """True when this session was authenticated with a second factor."""
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+class StaffAccessMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(BACKOFFICE_PREFIX):
+            denied = self.check(request)
+            if denied is not None:
+                return denied
+        return self.get_response(request)
+
+    def check(self, request):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not has_second_factor(request):
+            if not Authenticator.objects.filter(user=user).exclude(type=Authenticator.Type.RECOVERY_CODES).exists():
+                messages.info(
+                    request,
+                    "Pour accéder à l’espace de gestion, activez d’abord une double authentification.",
+                )
+                return redirect(reverse("mfa_activate_totp"))
+            # Authenticated without the second factor the account has: sign in
+            # again, this time with it.
+            logout(request)
+            return redirect_to_login(request.get_full_path())
+        membership = Membership.objects.of(user, request.commune).select_related("service").first()
+        if membership is None or not membership.can("view_backoffice"):
+            return render(request, "core/forbidden.html", status=403)
+        request.membership = membership
+        return None

@@ -1,0 +1,59 @@
+"""Inhabitants' Web Push subscriptions to the feed (anonymous: not journaled)."""
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from beffroi.core.models import Sector
+from beffroi.info.models import FeedSubscription, Topic
+from beffroi.notify.push.validation import validate_endpoint, validate_keys
+
+
+class SubscriptionConflict(Exception):
+    """The endpoint is already subscribed with other keys."""
+
+
+def _pick(model, commune, slugs: list[str], label: str):
+    found = list(model.objects.filter(organisation=commune, slug__in=slugs))
+    unknown = sorted(set(slugs) - {item.slug for item in found})
+    if unknown:
+        raise ValidationError(f"{label} inconnu(s) : {', '.join(unknown)}.")
+    return found
+
+
+@transaction.atomic
+def subscription_save(
+    *, commune, endpoint: str, p256dh: str, auth: str, alerts: bool, topics: list[str], sectors: list[str]
+) -> tuple[FeedSubscription, bool]:
+    """Create or update; returns (subscription, created)."""
+    validate_endpoint(endpoint)
+    validate_keys(p256dh, auth)
+    chosen_topics = _pick(Topic, commune, topics, "Thème")
+    chosen_sectors = _pick(Sector, commune, sectors, "Quartier")
+    if not alerts and not chosen_topics:
+        raise ValidationError("Choisissez au moins les alertes ou un thème.")
+    subscription = FeedSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+    created = subscription is None
+    if created:
+        subscription = FeedSubscription(endpoint=endpoint)
+    elif not secrets.compare_digest(subscription.auth, auth):
+        raise SubscriptionConflict()
+    subscription.organisation = commune
+    subscription.p256dh = p256dh
+    subscription.auth = auth
+    subscription.alerts = alerts
+    subscription.save()
+    subscription.topics.set(chosen_topics)
+    subscription.sectors.set(chosen_sectors)
+    return subscription, created
+
+
+@transaction.atomic
+def subscription_delete(*, endpoint: str, auth: str) -> bool:
+    """Delete the subscription; the auth secret proves it is the subscriber's."""
+    subscription = FeedSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
+    if subscription is None or not secrets.compare_digest(subscription.auth, auth):
+        return False
+    subscription.delete()
+    return True

@@ -1,0 +1,32 @@
+"""How a web process learns that events were committed.
+
+- in-process (embedded default): the publishing process wakes its own hub at
+  commit; events written by other processes (the worker) are found by a short
+  poll of the event log.
+- postgres: one LISTEN connection per web process; PostgreSQL delivers the
+  NOTIFY sent by ``publish`` at commit, whichever process wrote the event. A
+  slow poll stays on as a safety net.
+
+Either way the hub then reads the log "after the last id it dispatched", so a
+wake-up can be lost or doubled without losing or doubling an event.
+"""
+
+_hub = None
+
+
+def attach(hub) -> None:
+    global _hub
+    _hub = hub
+
+
+def detach(hub) -> None:
+    global _hub
+    if _hub is hub:
+        _hub = None
+
+
+def wake_local() -> None:
+    """Wake this process's hub, from any thread (called on commit)."""
+    hub = _hub
+    if hub is not None:
+        hub.poke_threadsafe()

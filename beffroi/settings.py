@@ -1,0 +1,320 @@
+"""Beffroi settings.
+
+The embedded default (``make run``) needs no environment variable: SQLite in
+WAL mode under ``var/``, files under ``var/media``, the in-process event bus,
+e-mails and SMS written to the console. A production deployment sets the
+variables documented in ``docs/deploy.md`` (see ``deploy/beffroi.env.example``).
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from beffroi.env import env, env_bool, env_int, env_list, generated_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("BEFFROI_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+# HTTPS=1 in production: secure cookies, HSTS, redirect to https.
+HTTPS = env_bool("HTTPS", False)
+
+SECRET_KEY = env("SECRET_KEY") or generated_secret(VAR_DIR / "secrets" / "secret_key")
+
+# Each commune is reached through its own host names (core.Domain); Django's
+# own check comes first and rejects anything not listed here.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", ".localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
+    "beffroi.core",
+    "beffroi.realtime",
+    "beffroi.notify",
+    "beffroi.info",
+    "beffroi.site",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "beffroi.core.tenancy.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "beffroi.edge.marks.SharedPageMiddleware",
+    "beffroi.core.csp.ContentSecurityPolicyMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "beffroi.core.staff_access.StaffAccessMiddleware",
+]
+
+ROOT_URLCONF = "beffroi.urls"
+WSGI_APPLICATION = "beffroi.wsgi.application"
+ASGI_APPLICATION = "beffroi.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "beffroi.core.context_processors.commune",
+                "beffroi.info.context_processors.public",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+SQLITE_PATH = VAR_DIR / "beffroi.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run while one writer writes; IMMEDIATE takes the
+        # write lock at BEGIN so that read-then-write transactions (the
+        # journal's hash chain) never fail half-way with "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file, not memory: browser tests run the ASGI server in other threads.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# Shared by all processes (rate limits, lock-outs): the database, or Redis.
+if env("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "beffroi_cache"}}
+# Rendered fragments of public pages, per process. Their keys hold the last
+# public event of the commune, so a publication makes them unreachable in
+# every process at once; no invalidation message is needed.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 60,
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
+
+# --- Accounts ---------------------------------------------------------------
+
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "backoffice:home"
+ACCOUNT_ADAPTER = "beffroi.core.accounts.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email", "username"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Lock-out: 5 failed logins for an account block it for 15 minutes.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/900s/key"}
+MFA_ADAPTER = "beffroi.core.accounts.MFAAdapter"
+# Key that encrypts TOTP secrets in the database (default: derived from SECRET_KEY).
+MFA_ENCRYPTION_KEY = env("MFA_ENCRYPTION_KEY")
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "Beffroi"
+# Passkeys need a secure context; http://localhost is one, for the demo.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+MFA_RATE_LIMITS = {"mfa_authenticate": "5/5m/user"}
+
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Internationalisation ---------------------------------------------------
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français")]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_URL = env("MEDIA_URL", "/media/")
+MEDIA_ROOT = VAR_DIR / "media"
+# Local media are served by the application in the embedded default; in
+# production nginx (or the object store) serves them.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", not env("S3_BUCKET"))
+if env("S3_BUCKET"):
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("S3_BUCKET"),
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            "access_key": env("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
+            "custom_domain": env("S3_CUSTOM_DOMAIN") or None,
+            "querystring_auth": False,
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_MAX_AGE = 3600
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+# Largest accepted image, in bytes and in pixels (decompression bombs).
+IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
+
+# --- E-mail and SMS ---------------------------------------------------------
+
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Beffroi <ne-pas-repondre@beffroi.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if env("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+SMS_BACKEND = env("SMS_BACKEND", "beffroi.notify.sms.console.ConsoleBackend")
+
+# --- Background jobs, real time, push ----------------------------------------
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task claimed by a worker that stopped sending heartbeats for this long is
+# given back to the queue (the worker was killed).
+WORKER_HEARTBEAT_TIMEOUT = env_int("WORKER_HEARTBEAT_TIMEOUT", 60)
+
+# "inprocess" (embedded default) or "postgres" (LISTEN/NOTIFY).
+REALTIME_BUS = env("REALTIME_BUS", "postgres" if USING_POSTGRES else "inprocess")
+# How often each web process looks for events written by other processes
+# (the worker): the only path between processes on SQLite, a safety net on
+# PostgreSQL.
+REALTIME_POLL_SECONDS = float(env("REALTIME_POLL_SECONDS", "5" if USING_POSTGRES else "0.25"))
+SSE_KEEPALIVE_SECONDS = env_int("SSE_KEEPALIVE_SECONDS", 20)
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7)
+
+# Threads that run Django views in each web process.
+WEB_THREADS = env_int("WEB_THREADS", 8)
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
+PAGE_CACHE_MAX_ENTRIES = env_int("PAGE_CACHE_MAX_ENTRIES", 2000)
+# Pages that depend on the clock (what is "upcoming") are re-rendered after this.
+PAGE_CACHE_TTL_SECONDS = env_int("PAGE_CACHE_TTL_SECONDS", 60)
+
+VAPID_PRIVATE_KEY = env("VAPID_PRIVATE_KEY")  # PEM; empty: generated under var/
+VAPID_SUBJECT = env("VAPID_SUBJECT", "mailto:contact@beffroi.localhost")
+# Push endpoints are URLs chosen by browsers: only these push services are
+# contacted, so that a subscription cannot make the server call anything else.
+PUSH_ALLOWED_HOSTS = env_list(
+    "PUSH_ALLOWED_HOSTS",
+    [
+        "fcm.googleapis.com",
+        "updates.push.services.mozilla.com",
+        "push.services.mozilla.com",
+        ".notify.windows.com",
+        "web.push.apple.com",
+        ".push.apple.com",
+    ],
+)
+PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64)
+
+# --- Security ---------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "beffroi.site.views.csrf_failure"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # __Host- cookies cannot be set by a sibling sub-domain.
+    SESSION_COOKIE_NAME = "__Host-session"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+_media_origin = [env("S3_CUSTOM_DOMAIN")] if env("S3_CUSTOM_DOMAIN") else []
+# "'nonce'" is replaced by this response's nonce when a template used one.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "'nonce'"],
+    "style-src": ["'self'", "'nonce'"],
+    "img-src": ["'self'", "data:", "blob:", *_media_origin],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "manifest-src": ["'self'"],
+    "worker-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+# --- Logging: no IP address, no user agent ----------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+    },
+}
+ADMINS = [("Exploitation", a) for a in env_list("ADMIN_EMAILS")]

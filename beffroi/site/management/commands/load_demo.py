@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+
+from beffroi.site.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Charge les données de démonstration (Haisnes et Douvrin) et affiche les comptes."
+
+    def handle(self, *args, **options):
+        logins = load_demo()
+        out = self.stdout
+        out.write(self.style.SUCCESS("Données de démonstration prêtes."))
+        out.write("")
+        out.write("Site de Haisnes : http://127.0.0.1:8000/   (Douvrin : http://douvrin.localhost:8000/)")
+        out.write("Espace agents : http://127.0.0.1:8000/gestion/")
+        out.write(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
+        out.write("Double authentification : ajoutez la clé TOTP dans une application d’authentification,")
+        out.write("ou affichez le code du moment avec : .venv/bin/python manage.py demo_code <adresse>")
+        out.write("")
+        for login in logins:
+            out.write(f"  {login.email:<24} {login.role:<15} {login.commune:<9} TOTP {login.totp_secret}")
+            out.write(f"  {'':<24} code de secours à usage unique : {login.recovery_code}")
