@@ -116,3 +116,65 @@ def editor_client(client, editor):
 @pytest.fixture
 def admin_client(client, administrator):
     return sign_in_with_second_factor(client, administrator)
+
+
+class LiveServer:
+    """The real ASGI application (edge, SSE, Django) under uvicorn, in a thread.
+
+    Tests that use it need committed data (``transactional_db``): the server
+    reads the database through its own connections.
+    """
+
+    def __init__(self):
+        import socket
+
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.thread = None
+        self.server = None
+        self.app = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        import threading
+
+        import uvicorn
+
+        from beffroi.edge.boot import build_application
+
+        self.app = build_application(freeze_gc=False)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning",
+            access_log=False, loop="asyncio", http="h11", timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("The live server did not start.")
+            time.sleep(0.02)
+        return self
+
+    def stop(self):
+        if self.server is not None:
+            self.server.should_exit = True
+            self.server.force_exit = True
+            self.thread.join(timeout=10)
+            from django.db import connections
+
+            connections.close_all()
+            self.server = None
+
+
+@pytest.fixture
+def live_server_asgi(transactional_db, commune):
+    server = LiveServer().start()
+    yield server
+    server.stop()

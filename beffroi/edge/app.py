@@ -1,5 +1,6 @@
 """The ASGI application: the thin path, then Django."""
 
+import asyncio
 import gc
 import logging
 
@@ -21,8 +22,9 @@ def django_app():
 
 
 class EdgeApp:
-    def __init__(self, *, django, hub: Hub, page_cache: bool = True):
+    def __init__(self, *, django, hub: Hub, page_cache: bool = True, freeze_gc: bool = True):
         self.hub = hub
+        self.freeze_gc = freeze_gc
         self.streams = StreamsApp(hub, ROUTES)
         self.django = django
         self.pages = None
@@ -61,10 +63,13 @@ class EdgeApp:
                 # What exists at start-up lives as long as the process: keep it
                 # out of the collector's full passes, which would otherwise
                 # pause every stream while they scan it.
-                gc.collect()
-                gc.freeze()
+                if self.freeze_gc:
+                    gc.collect()
+                    gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.hub.stop()
+                if hasattr(self.django, "close"):
+                    await asyncio.to_thread(self.django.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -19,6 +19,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from django.db import connections
+
 BODY_IN_MEMORY = 64 * 1024  # request bodies up to this are read before the hop
 RESPONSE_IN_ONE_PIECE = 256 * 1024  # responses up to this are sent at once
 
@@ -91,7 +93,20 @@ def _environ(scope, body_stream) -> dict:
 class WSGIBridge:
     def __init__(self, app, *, threads: int):
         self.app = app
+        self.threads = threads
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="django")
+
+    def close(self) -> None:
+        """Close each pool thread's database connection, then the pool."""
+        barrier = threading.Barrier(self.threads)
+
+        def close_connections():
+            connections.close_all()
+            barrier.wait(timeout=10)
+
+        for _ in range(self.threads):
+            self.pool.submit(close_connections)
+        self.pool.shutdown(wait=True)
 
     async def __call__(self, scope, receive, send) -> None:
         loop = asyncio.get_running_loop()

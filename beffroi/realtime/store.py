@@ -9,7 +9,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Max
 
 from beffroi.realtime.models import Event
@@ -43,7 +43,8 @@ class EventStore:
         return function(*args)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.submit(connections.close_all)
+        self._executor.shutdown(wait=True, cancel_futures=False)
 
     # The functions below run in the store's thread.
 
@@ -59,8 +60,12 @@ class EventStore:
 
     @staticmethod
     def replay(channels: tuple[str, ...], since: int, limit: int) -> tuple[bool, list[Record]]:
-        """Events of these channels after ``since``; False when some were purged."""
+        """Events of these channels after ``since``; False when some were purged.
+
+        ``since`` names an event the client received: if it is older than the
+        oldest event kept, what followed it may have been purged too.
+        """
         first_id = Event.objects.order_by("id").values_list("id", flat=True).first()
-        if first_id is not None and since < first_id - 1:
+        if first_id is not None and 0 < since < first_id:
             return False, []
         return True, _records(Event.objects.filter(channel__in=channels, id__gt=since).order_by("id")[:limit])
