@@ -5,7 +5,12 @@ import base64
 import hashlib
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.internal.flows.login import record_authentication
+from allauth.account.internal.flows.login import (
+    AUTHENTICATION_METHODS_SESSION_KEY,
+    get_authentication_records,
+    record_authentication,
+)
+from allauth.account.signals import user_logged_in
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.signals import authenticator_added
 from cryptography.fernet import Fernet
@@ -41,3 +46,14 @@ def record_enrolment(sender, request, user, authenticator, **kwargs):
     """Enrolling a TOTP or a passkey proves possession of it: count it as this
     session's second factor, so that a newly enrolled agent can go on."""
     record_authentication(request, user, "mfa", type=authenticator.type, id=authenticator.pk)
+
+
+@receiver(user_logged_in)
+def password_login_is_a_fresh_proof(sender, request, user, **kwargs):
+    """Typing one's password at sign-in proves what a re-authentication would:
+    an agent who must enrol a second factor right after signing in is not
+    asked for the password a second time (the window stays allauth's)."""
+    records = get_authentication_records(request, user)
+    if records and records[-1].get("method") == "password":
+        records[-1]["reauthenticated"] = True
+        request.session[AUTHENTICATION_METHODS_SESSION_KEY] = records

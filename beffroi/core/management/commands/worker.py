@@ -23,7 +23,11 @@ from beffroi.core.models import WorkerHeartbeat
 
 logger = logging.getLogger("beffroi.worker")
 
-HEARTBEAT_SECONDS = 5
+
+
+def heartbeat_seconds() -> float:
+    """Beat well within the timeout after which other workers give up on us."""
+    return max(0.5, min(5.0, settings.WORKER_HEARTBEAT_TIMEOUT / 3))
 
 
 def beat(worker_id: str) -> None:
@@ -59,7 +63,7 @@ class HeartbeatWorker(Worker):
             stop.set()
 
     def _heartbeat(self, stop: threading.Event) -> None:
-        while not stop.wait(HEARTBEAT_SECONDS):
+        while not stop.wait(heartbeat_seconds()):
             try:
                 close_old_connections()
                 beat(self.worker_id)
