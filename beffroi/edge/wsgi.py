@@ -134,7 +134,8 @@ class WSGIBridge:
 
         def start_response(status, headers, exc_info=None):
             started["status"] = int(status[:3])
-            started["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            # Django writes cookies as " name=value" (SimpleCookie.output(header="")).
+            started["headers"] = [(k.lower().encode("latin-1"), v.strip().encode("latin-1")) for k, v in headers]
 
         iterable = self.app(environ, start_response)
         try:

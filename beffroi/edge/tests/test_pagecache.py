@@ -1,0 +1,88 @@
+"""The page cache in front of Django, through the real server."""
+
+import re
+import time
+
+import pytest
+import requests
+
+from beffroi.info.models import Post
+from beffroi.info.services import post_transition
+from beffroi.info.tests.helpers import published
+
+NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=]+)'")
+
+
+def _get(server, path="/", **kwargs):
+    return requests.get(server.url + path, timeout=10, **kwargs)
+
+
+def test_unchanged_pages_are_served_from_memory_with_fresh_nonces(live_server_asgi, commune, editor):
+    published(commune, editor, title="Kermesse")
+    _get(live_server_asgi)  # rendered by Django, then kept
+    first, second = _get(live_server_asgi), _get(live_server_asgi)
+    assert live_server_asgi.app.pages.hits >= 2
+    assert "Kermesse" in second.text
+    # Same page, but each response has its own nonce, in the header and the body.
+    nonces = [NONCE.search(r.headers["Content-Security-Policy"]).group(1) for r in (first, second)]
+    assert nonces[0] != nonces[1]
+    for response, nonce in zip((first, second), nonces, strict=True):
+        assert f'nonce="{nonce}"' in response.text
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert not any(name.lower().startswith("x-edge-") for name in second.headers)
+    for header in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert header in second.headers
+
+
+def test_a_publication_refreshes_the_pages_at_once(live_server_asgi, commune, editor):
+    assert "Vide-grenier" not in _get(live_server_asgi).text
+    published(commune, editor, title="Vide-grenier")
+    deadline = time.monotonic() + 2
+    while "Vide-grenier" not in _get(live_server_asgi).text:
+        assert time.monotonic() < deadline, "the page kept its stale copy"
+        time.sleep(0.05)
+
+
+def test_revalidation_answers_304(live_server_asgi, commune):
+    _get(live_server_asgi)
+    etag = _get(live_server_asgi).headers["ETag"]
+    again = _get(live_server_asgi, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+def test_signed_in_visitors_bypass_the_cache(live_server_asgi, commune, editor):
+    post = published(commune, editor, title="Avant")
+    _get(live_server_asgi)
+    hits = live_server_asgi.app.pages.hits
+    _get(live_server_asgi, cookies={"sessionid": "quelconque"})
+    assert live_server_asgi.app.pages.hits == hits
+    post_transition(actor=editor, post=post, action="withdraw")
+
+
+def test_forged_edge_headers_are_ignored(live_server_asgi, commune):
+    response = _get(live_server_asgi, "/notifications/", headers={"X-Edge-Capture": "1", "X-Edge-Shared": "99"})
+    assert response.status_code == 200
+    assert not any(name.lower().startswith("x-edge-") for name in response.headers)
+
+
+@pytest.mark.parametrize("path", ["/gestion/", "/compte/login/"])
+def test_private_pages_are_never_shared(live_server_asgi, commune, path):
+    _get(live_server_asgi, path)
+    _get(live_server_asgi, path)
+    keys = {key[1] for key in live_server_asgi.app.pages.entries}
+    assert path not in keys
+
+
+def test_an_alert_reaches_the_cached_home_page_of_every_process_through_the_log(live_server_asgi, commune, editor):
+    _get(live_server_asgi)
+    alert = published(commune, editor, kind=Post.Kind.ALERT, title="Orages")
+    deadline = time.monotonic() + 2
+    while "Orages" not in _get(live_server_asgi).text:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    post_transition(actor=editor, post=alert, action="withdraw")
+    deadline = time.monotonic() + 2
+    while "Orages" in _get(live_server_asgi).text:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

@@ -1,0 +1,54 @@
+"""The WSGI bridge: bodies small and large, in and out, through uvicorn."""
+
+import hashlib
+import socket
+import threading
+import time
+
+import requests
+import uvicorn
+
+from beffroi.edge.wsgi import BODY_IN_MEMORY, RESPONSE_IN_ONE_PIECE, WSGIBridge
+
+
+def echo_app(environ, start_response):
+    """Answers the SHA-256 of the body, or a large streamed body on GET."""
+    if environ["REQUEST_METHOD"] == "POST":
+        digest = hashlib.sha256()
+        while chunk := environ["wsgi.input"].read(50_000):
+            digest.update(chunk)
+        body = digest.hexdigest().encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Set-Cookie", " a=b; Path=/")])
+        return [body]
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return (bytes([i % 256]) * 100_000 for i in range(30))
+
+
+def _serve(app):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", loop="asyncio", http="h11"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def test_small_and_large_bodies_both_ways():
+    bridge = WSGIBridge(echo_app, threads=2)
+    server, thread, url = _serve(bridge)
+    try:
+        for size in (0, 10, BODY_IN_MEMORY + 1, 3_000_000):
+            body = bytes(i % 251 for i in range(size))
+            response = requests.post(url, data=body, timeout=10)
+            assert response.text == hashlib.sha256(body).hexdigest()
+            assert response.headers["Set-Cookie"] == "a=b; Path=/"
+        streamed = requests.get(url, timeout=10).content
+        assert len(streamed) == 3_000_000 > RESPONSE_IN_ONE_PIECE
+        assert streamed[:100_000] == b"\x00" * 100_000 and streamed[-1] == 29
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        bridge.close()
