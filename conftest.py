@@ -162,11 +162,23 @@ class LiveServer:
             time.sleep(0.02)
         return self
 
+    def wait_for_events(self, timeout=5.0):
+        """Wait until the server's hub has read every committed event."""
+        from beffroi.realtime.models import Event
+
+        last = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        deadline = time.monotonic() + timeout
+        while self.app.hub.last_id < last:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"hub at event {self.app.hub.last_id}, log at {last}")
+            time.sleep(0.01)
+
     def stop(self):
         if self.server is not None:
+            # Open streams are cut after the grace period, then the lifespan
+            # shutdown closes the server's database connections.
             self.server.should_exit = True
-            self.server.force_exit = True
-            self.thread.join(timeout=10)
+            self.thread.join(timeout=15)
             from django.db import connections
 
             connections.close_all()

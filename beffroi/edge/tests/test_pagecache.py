@@ -19,6 +19,7 @@ def _get(server, path="/", **kwargs):
 
 def test_unchanged_pages_are_served_from_memory_with_fresh_nonces(live_server_asgi, commune, editor):
     published(commune, editor, title="Kermesse")
+    live_server_asgi.wait_for_events()
     _get(live_server_asgi)  # rendered by Django, then kept
     first, second = _get(live_server_asgi), _get(live_server_asgi)
     assert live_server_asgi.app.pages.hits >= 2

@@ -23,6 +23,9 @@ class Command(BaseCommand):
             python, "-m", "uvicorn", "beffroi.asgi:application",
             "--host", host, "--port", str(port), "--workers", str(workers),
             "--loop", "uvloop", "--http", "httptools", "--lifespan", "on",
+            # Streams never end by themselves: cut them after 3 s on shutdown
+            # (clients reconnect and replay what they missed).
+            "--timeout-graceful-shutdown", "3",
             # No access log: it would write every visitor's IP address.
             "--no-access-log", "--no-server-header",
         ]
