@@ -19,6 +19,7 @@ from django_tasks_db.management.commands.db_worker import Command as DBWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from beffroi.core.maintenance import ensure_scheduled
 from beffroi.core.models import WorkerHeartbeat
 
 logger = logging.getLogger("beffroi.worker")
@@ -54,6 +55,7 @@ class HeartbeatWorker(Worker):
     def run(self) -> None:
         beat(self.worker_id)  # before claiming anything
         requeue_orphans(timeout_seconds=settings.WORKER_HEARTBEAT_TIMEOUT)
+        ensure_scheduled()
         stop = threading.Event()
         thread = threading.Thread(target=self._heartbeat, args=(stop,), name="worker-heartbeat", daemon=True)
         thread.start()

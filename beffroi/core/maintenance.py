@@ -1,0 +1,42 @@
+"""Daily housekeeping, run by the worker: old events, finished jobs, sessions.
+
+The job re-enqueues itself for the next day in the same transaction as its
+work; the worker makes sure one is always waiting (``ensure_scheduled``).
+"""
+
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult
+
+from beffroi.core.tasks import enqueue
+from beffroi.realtime.models import Event
+
+PERIOD = timedelta(days=1)
+FINISHED_JOBS_KEPT = timedelta(days=7)
+
+
+@task()
+def daily_maintenance() -> dict:
+    now = timezone.now()
+    with transaction.atomic():
+        events = Event.objects.filter(created_at__lt=now - timedelta(days=settings.EVENT_RETENTION_DAYS)).delete()[0]
+        jobs = DBTaskResult.objects.finished().filter(finished_at__lt=now - FINISHED_JOBS_KEPT).delete()[0]
+        enqueue(daily_maintenance, run_after=now + PERIOD)
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return {"events": events, "jobs": jobs}
+
+
+def ensure_scheduled() -> bool:
+    """Enqueue the daily job if none is waiting or running; True if it did."""
+    with transaction.atomic():
+        pending = DBTaskResult.objects.filter(
+            task_path=daily_maintenance.module_path, status__in=["READY", "RUNNING"]
+        ).exists()
+        if not pending:
+            enqueue(daily_maintenance, run_after=timezone.now() + timedelta(minutes=1))
+    return not pending

@@ -1,0 +1,25 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from beffroi.core.maintenance import daily_maintenance, ensure_scheduled
+from beffroi.realtime.models import Event
+
+
+def test_old_events_and_finished_jobs_go_the_next_day_is_planned(db, settings):
+    settings.EVENT_RETENTION_DAYS = 7
+    old = Event.objects.create(channel="public:1", type="t", data={})
+    Event.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    recent = Event.objects.create(channel="public:1", type="t", data={})
+
+    assert daily_maintenance.func() == {"events": 1, "jobs": 0}
+    assert list(Event.objects.values_list("pk", flat=True)) == [recent.pk]
+    planned = DBTaskResult.objects.get(task_path=daily_maintenance.module_path)
+    assert timedelta(hours=23) < planned.run_after - timezone.now() <= timedelta(days=1)
+
+
+def test_the_worker_keeps_exactly_one_daily_job_waiting(db):
+    assert ensure_scheduled() is True
+    assert ensure_scheduled() is False
+    assert DBTaskResult.objects.filter(task_path=daily_maintenance.module_path).count() == 1
