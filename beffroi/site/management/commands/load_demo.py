@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from beffroi.site.demo import DEMO_PASSWORD, load_demo
 
@@ -6,7 +7,13 @@ from beffroi.site.demo import DEMO_PASSWORD, load_demo
 class Command(BaseCommand):
     help = "Charge les données de démonstration (Haisnes et Douvrin) et affiche les comptes."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="charger même si HTTPS=1 (production)")
+
+    def handle(self, *args, force, **options):
+        # Demo accounts have published passwords and TOTP keys.
+        if settings.HTTPS and not force:
+            raise CommandError("Refusé : HTTPS=1 désigne une production, où les comptes de démonstration seraient publics.")
         logins = load_demo()
         out = self.stdout
         out.write(self.style.SUCCESS("Données de démonstration prêtes."))
