@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Before allauth: its templates (sign-in, second factor) are overridden
+    # under beffroi/site/templates/, and the first app that has a template wins.
+    "beffroi.site",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -42,7 +45,6 @@ INSTALLED_APPS = [
     "beffroi.realtime",
     "beffroi.notify",
     "beffroi.info",
-    "beffroi.site",
 ]
 
 MIDDLEWARE = [
@@ -106,11 +108,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
-# Shared by all processes (rate limits, lock-outs): the database, or Redis.
-if env("REDIS_URL"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "beffroi_cache"}}
+# Shared by all processes and machines (rate limits, lock-outs): a table of the
+# database, so that PostgreSQL stays the only service to run. Large enough
+# that a flood of addresses cannot evict the counters early.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "beffroi_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
 # Rendered fragments of public pages, per process. Their keys hold the last
 # public event of the commune, so a publication makes them unreachable in
 # every process at once; no invalidation message is needed.
@@ -287,7 +294,13 @@ if HTTPS:
     SESSION_COOKIE_NAME = "__Host-session"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
-_media_origin = [env("S3_CUSTOM_DOMAIN")] if env("S3_CUSTOM_DOMAIN") else []
+# Uploaded images come from the object store when there is one.
+if env("S3_CUSTOM_DOMAIN"):
+    _media_origin = [f"https://{env('S3_CUSTOM_DOMAIN')}"]
+elif env("S3_BUCKET"):
+    _media_origin = [env("S3_ENDPOINT_URL") or f"https://{env('S3_BUCKET')}.s3.amazonaws.com"]
+else:
+    _media_origin = []
 # "'nonce'" is replaced by this response's nonce when a template used one.
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],

@@ -219,6 +219,10 @@ class StreamsApp:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     break
+        except asyncio.CancelledError:
+            # The server cuts open streams when it stops: an expected end, the
+            # client reconnects elsewhere and replays what it missed.
+            return
         finally:
             stream.closed = True
             hub.unsubscribe(channels, stream)
