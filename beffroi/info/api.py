@@ -1,14 +1,15 @@
 """JSON API of the information feed."""
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import AfterValidator, BeforeValidator
 
-from beffroi.api import Error
+from beffroi.api import ApiError, Error
 from beffroi.core import throttle
 from beffroi.core.models import Sector
 from beffroi.edge.marks import shared_page
@@ -22,7 +23,18 @@ from beffroi.notify.push import vapid
 router = Router()
 
 Kind = Literal["news", "event", "works", "alert"]
-Slug = Field(None, max_length=80, pattern=r"^[-a-zA-Z0-9_]+$")
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+SlugText = Annotated[str, Field(max_length=80, pattern=SLUG_PATTERN)]
+
+
+def _slug_filter(example: str, description: str):
+    return Field(None, max_length=80, pattern=SLUG_PATTERN, examples=[example], description=description)
+
+
+TopicFilter = _slug_filter("culture", "Identifiant d’un thème (voir /topics).")
+SectorFilter = _slug_filter(
+    "centre", "Identifiant d’un quartier (voir /sectors) ; les publications pour toute la commune en font partie."
+)
 
 
 class PostOut(Schema):
@@ -77,25 +89,57 @@ class PanelOut(Schema):
 
 class FeedFilters(Schema):
     kind: Kind | None = None
-    topic: str | None = Slug
-    sector: str | None = Slug
+    topic: str | None = TopicFilter
+    sector: str | None = SectorFilter
     limit: int = Field(20, ge=1, le=50)
     offset: int = Field(0, ge=0, le=10_000)
 
 
+AGENDA_FIRST_DAY = date(1900, 1, 1)
+AGENDA_LAST_DAY = date(2999, 12, 31)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value):
+    # Pydantic would also read "0" or "1700000000" as timestamps.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("Date invalide : utilisez la forme AAAA-MM-JJ.")
+    return value
+
+
+def _within_agenda_years(value: date) -> date:
+    # The period becomes datetimes, which end at year 9999 (and begin at 1).
+    if value < AGENDA_FIRST_DAY:
+        raise ValueError(f"Date trop ancienne (au plus tôt le {AGENDA_FIRST_DAY:%d/%m/%Y}).")
+    if value > AGENDA_LAST_DAY:
+        raise ValueError(f"Date trop lointaine (au plus tard le {AGENDA_LAST_DAY:%d/%m/%Y}).")
+    return value
+
+
+AgendaDay = Annotated[date, BeforeValidator(_iso_date_only), AfterValidator(_within_agenda_years)]
+
+
 class AgendaFilters(Schema):
-    start: date | None = Field(None, description="Premier jour (AAAA-MM-JJ) ; par défaut aujourd’hui.")
+    start: AgendaDay | None = Field(
+        None,
+        description="Premier jour (AAAA-MM-JJ, de 1900 à 2999) ; par défaut aujourd’hui.",
+        json_schema_extra={"pattern": r"^(19|2[0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"},
+    )
     days: int = Field(31, ge=1, le=93)
-    topic: str | None = Slug
-    sector: str | None = Slug
+    topic: str | None = TopicFilter
+    sector: str | None = SectorFilter
 
 
 def _topic_and_sector(commune, topic_slug, sector_slug):
     topic = sector = None
     if topic_slug:
-        topic = get_object_or_404(Topic, organisation=commune, slug=topic_slug)
+        topic = Topic.objects.filter(organisation=commune, slug=topic_slug).first()
+        if topic is None:
+            raise ApiError(404, "Thème inconnu.", field="topic", message="Aucun thème ne porte cet identifiant.")
     if sector_slug:
-        sector = get_object_or_404(Sector, organisation=commune, slug=sector_slug)
+        sector = Sector.objects.filter(organisation=commune, slug=sector_slug).first()
+        if sector is None:
+            raise ApiError(404, "Quartier inconnu.", field="sector", message="Aucun quartier ne porte cet identifiant.")
     return topic, sector
 
 
@@ -110,10 +154,14 @@ def list_posts(request, filters: Query[FeedFilters]):
     return {"count": posts.count(), "items": [post_data(p) for p in page]}
 
 
-@router.get("/posts/{post_id}", response={200: PostDetailOut, 404: Error}, summary="Une publication", tags=["Publications"])
+@router.get(
+    "/posts/{post_id}", response={200: PostDetailOut, 400: Error, 404: Error}, summary="Une publication", tags=["Publications"]
+)
 @shared_page
 def get_post(request, post_id: Annotated[int, Field(ge=1, le=2**62)]):
-    post = get_object_or_404(selectors.public_posts(request.commune).prefetch_related("sectors"), pk=post_id)
+    post = selectors.public_posts(request.commune).prefetch_related("sectors").filter(pk=post_id).first()
+    if post is None:
+        raise ApiError(404, "Publication introuvable : elle n’existe pas ou n’est plus en ligne.")
     return {**post_data(post), "body": post.body}
 
 
@@ -152,10 +200,14 @@ def list_sectors(request):
     return list(selectors.sectors(request.commune).values("slug", "name", "area"))
 
 
-@router.get("/panels/{slug}", response={200: PanelOut, 404: Error}, summary="Contenu d’un panneau", tags=["Panneaux"])
+@router.get(
+    "/panels/{slug}", response={200: PanelOut, 400: Error, 404: Error}, summary="Contenu d’un panneau", tags=["Panneaux"]
+)
 @shared_page
-def panel(request, slug: Annotated[str, Field(max_length=80, pattern=r"^[-a-zA-Z0-9_]+$")]):
-    screen = get_object_or_404(Screen.objects.select_related("organisation"), organisation=request.commune, slug=slug)
+def panel(request, slug: Annotated[SlugText, Field(examples=["mairie"])]):
+    screen = Screen.objects.select_related("organisation").filter(organisation=request.commune, slug=slug).first()
+    if screen is None:
+        raise ApiError(404, "Panneau d’information introuvable.")
     return panel_content(screen)
 
 
@@ -166,17 +218,35 @@ class PushKeyOut(Schema):
     public_key: str = Field(description="Clé VAPID du serveur (applicationServerKey), en base64url.")
 
 
+# What browsers send (PushSubscription.toJSON()): the endpoint is a URL of the
+# push service, printable ASCII; the keys are base64url.
+ENDPOINT = Field(
+    ...,
+    min_length=10,
+    max_length=1000,
+    pattern=r"^https?://[!-~]+$",
+    description="Adresse d’envoi donnée par le navigateur (service de notification reconnu).",
+)
+BASE64URL_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
+
+
 class PushKeys(Schema):
-    p256dh: str = Field(..., min_length=80, max_length=100)
-    auth: str = Field(..., min_length=16, max_length=40)
+    p256dh: str = Field(
+        ..., min_length=80, max_length=100, pattern=BASE64URL_PATTERN, description="Clé publique P-256 du navigateur."
+    )
+    auth: str = Field(
+        ..., min_length=16, max_length=40, pattern=BASE64URL_PATTERN, description="Secret d’authentification (16 octets)."
+    )
 
 
 class SubscriptionIn(Schema):
-    endpoint: str = Field(..., min_length=10, max_length=1000)
+    endpoint: str = ENDPOINT
     keys: PushKeys
-    alerts: bool = True
-    topics: list[str] = Field(default_factory=list, max_length=50)
-    sectors: list[str] = Field(default_factory=list, max_length=50)
+    alerts: bool = Field(True, strict=True, description="Recevoir les alertes.")
+    topics: list[SlugText] = Field(default_factory=list, max_length=50, description="Identifiants des thèmes suivis.")
+    sectors: list[SlugText] = Field(
+        default_factory=list, max_length=50, description="Identifiants des quartiers ; aucun : toute la commune."
+    )
 
 
 class SubscriptionOut(Schema):
@@ -184,8 +254,8 @@ class SubscriptionOut(Schema):
 
 
 class UnsubscribeIn(Schema):
-    endpoint: str = Field(..., min_length=10, max_length=1000)
-    auth: str = Field(..., min_length=16, max_length=40)
+    endpoint: str = ENDPOINT
+    auth: str = Field(..., min_length=16, max_length=40, pattern=BASE64URL_PATTERN)
 
 
 @router.get("/push/key", response=PushKeyOut, summary="Clé publique des notifications", tags=["Notifications"])
@@ -195,14 +265,14 @@ def push_key(request):
 
 @router.post(
     "/push/subscriptions",
-    response={200: SubscriptionOut, 201: SubscriptionOut, 400: Error, 409: Error, 429: Error},
+    response={200: SubscriptionOut, 201: SubscriptionOut, 400: Error, 409: Error, 413: Error, 429: Error},
     summary="S’abonner aux notifications",
     tags=["Notifications"],
 )
 def subscribe(request, payload: SubscriptionIn):
     """Enregistre l’abonnement d’un navigateur : seuls l’adresse, ses clés et les choix sont conservés."""
     if not throttle.allow(request, scope="push-subscribe", limit=30, window_seconds=3600):
-        return 429, {"detail": "Trop de demandes : réessayez dans une heure.", "errors": []}
+        raise ApiError(429, "Trop de demandes : réessayez dans une heure.")
     try:
         _subscription, created = subscription_save(
             commune=request.commune,
@@ -214,20 +284,22 @@ def subscribe(request, payload: SubscriptionIn):
             sectors=payload.sectors,
         )
     except DjangoValidationError as exc:
-        return 400, {"detail": " ".join(exc.messages), "errors": []}
-    except SubscriptionConflict:
-        return 409, {"detail": "Cet abonnement existe déjà avec d’autres clés.", "errors": []}
-    return (201 if created else 200), {"status": "created" if created else "updated"}
+        raise ApiError(400, " ".join(exc.messages)) from exc
+    except SubscriptionConflict as exc:
+        raise ApiError(409, "Cet abonnement existe déjà avec d’autres clés.") from exc
+    if created:
+        return Status(201, {"status": "created"})
+    return Status(200, {"status": "updated"})
 
 
 @router.delete(
     "/push/subscriptions",
-    response={204: None, 400: Error, 404: Error},
+    response={204: None, 400: Error, 404: Error, 413: Error},
     summary="Se désabonner",
     tags=["Notifications"],
 )
 def unsubscribe(request, payload: UnsubscribeIn):
     """Supprime l’abonnement ; le secret ``auth`` du navigateur prouve qu’il est le sien."""
-    if not subscription_delete(endpoint=payload.endpoint, auth=payload.auth):
-        return 404, {"detail": "Aucun abonnement ne correspond.", "errors": []}
-    return 204, None
+    if not subscription_delete(commune=request.commune, endpoint=payload.endpoint, auth=payload.auth):
+        raise ApiError(404, "Aucun abonnement ne correspond.")
+    return Status(204, None)

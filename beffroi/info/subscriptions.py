@@ -3,15 +3,20 @@
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from beffroi.core.models import Sector
 from beffroi.info.models import FeedSubscription, Topic
-from beffroi.notify.push.validation import validate_endpoint, validate_keys
+from beffroi.notify.push.validation import plausible_endpoint, validate_endpoint, validate_keys
 
 
 class SubscriptionConflict(Exception):
     """The endpoint is already subscribed with other keys."""
+
+
+def _same_secret(stored: str, given: str) -> bool:
+    # compare_digest refuses non-ASCII text; bytes it compares whatever they are.
+    return secrets.compare_digest(stored.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def _pick(model, commune, slugs: list[str], label: str):
@@ -22,13 +27,24 @@ def _pick(model, commune, slugs: list[str], label: str):
     return found
 
 
-@transaction.atomic
 def subscription_save(
     *, commune, endpoint: str, p256dh: str, auth: str, alerts: bool, topics: list[str], sectors: list[str]
 ) -> tuple[FeedSubscription, bool]:
     """Create or update; returns (subscription, created)."""
     validate_endpoint(endpoint)
     validate_keys(p256dh, auth)
+    arguments = dict(commune=commune, endpoint=endpoint, p256dh=p256dh, auth=auth, alerts=alerts)
+    try:
+        return _save(**arguments, topics=topics, sectors=sectors)
+    except IntegrityError:
+        # The same browser subscribed twice at once (a double click): the
+        # other request created the row after this one looked for it, which
+        # no lock prevents. It exists now: this attempt updates it.
+        return _save(**arguments, topics=topics, sectors=sectors)
+
+
+@transaction.atomic
+def _save(*, commune, endpoint, p256dh, auth, alerts, topics, sectors) -> tuple[FeedSubscription, bool]:
     chosen_topics = _pick(Topic, commune, topics, "Thème")
     chosen_sectors = _pick(Sector, commune, sectors, "Quartier")
     if not alerts and not chosen_topics:
@@ -37,7 +53,7 @@ def subscription_save(
     created = subscription is None
     if created:
         subscription = FeedSubscription(endpoint=endpoint)
-    elif not secrets.compare_digest(subscription.auth, auth):
+    elif not _same_secret(subscription.auth, auth):
         raise SubscriptionConflict()
     subscription.organisation = commune
     subscription.p256dh = p256dh
@@ -50,10 +66,13 @@ def subscription_save(
 
 
 @transaction.atomic
-def subscription_delete(*, endpoint: str, auth: str) -> bool:
-    """Delete the subscription; the auth secret proves it is the subscriber's."""
-    subscription = FeedSubscription.objects.select_for_update().filter(endpoint=endpoint).first()
-    if subscription is None or not secrets.compare_digest(subscription.auth, auth):
+def subscription_delete(*, commune, endpoint: str, auth: str) -> bool:
+    """Delete the commune's subscription; the auth secret proves it is the subscriber's."""
+    if not plausible_endpoint(endpoint):
+        # Never stored; and PostgreSQL refuses NUL characters in a query.
+        return False
+    subscription = FeedSubscription.objects.select_for_update().filter(organisation=commune, endpoint=endpoint).first()
+    if subscription is None or not _same_secret(subscription.auth, auth):
         return False
     subscription.delete()
     return True
