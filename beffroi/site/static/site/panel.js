@@ -34,6 +34,8 @@
   function render() {
     alertsBox.replaceChildren.apply(alertsBox, content.alerts.map(function (alert) {
       var section = element("section", "panel-alert panel-alert--" + (alert.level || "info"));
+      // The level in words, not only in colour.
+      section.appendChild(element("p", "panel-alert__level", alert.level_label || "Alerte"));
       section.appendChild(element("h2", null, alert.title));
       if (alert.summary) section.appendChild(element("p", null, alert.summary));
       return section;
