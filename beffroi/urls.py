@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.urls import include, path, re_path
-from django.views.static import serve
 
 from beffroi.api import api
 from beffroi.site import views as site_views
@@ -15,7 +14,7 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns.append(re_path(rf"^{prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(re_path(rf"^{prefix}(?P<path>.*)$", site_views.media))
 
 handler400 = site_views.bad_request
 handler404 = site_views.not_found

@@ -78,6 +78,12 @@ class PostForm(forms.ModelForm):
         Post.Kind.ALERT: ["title", "level", "summary", "expires_at", "sectors", "body"],
     }
 
+    REQUIRED_BY_KIND = {
+        Post.Kind.EVENT: ("starts_at", "place"),
+        Post.Kind.WORKS: ("starts_at",),
+        Post.Kind.ALERT: ("level", "summary", "expires_at"),
+    }
+
     image = forms.FileField(
         label="Image",
         required=False,
@@ -106,6 +112,10 @@ class PostForm(forms.ModelForm):
         for name in list(self.fields):
             if name not in self.KIND_FIELDS[kind]:
                 del self.fields[name]
+        self.order_fields(self.KIND_FIELDS[kind])
+        # What Post.clean requires for this kind, said on the form too.
+        for name in self.REQUIRED_BY_KIND.get(kind, ()):
+            self.fields[name].required = True
         if "topic" in self.fields:
             self.fields["topic"].queryset = Topic.objects.filter(organisation=commune)
             self.fields["topic"].empty_label = "Aucun thème"
@@ -117,9 +127,6 @@ class PostForm(forms.ModelForm):
                 self.fields[name].input_formats = DATETIME_FORMATS
         if kind == Post.Kind.ALERT:
             self.fields["summary"].label = "Message"
-            self.fields["summary"].required = True
-            self.fields["level"].required = True
-            self.fields["expires_at"].required = True
             self.fields["expires_at"].help_text = "L’alerte disparaît d’elle-même à cette date."
         if kind == Post.Kind.EVENT:
             self.fields["topic"].label = "Catégorie"

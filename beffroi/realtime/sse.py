@@ -11,6 +11,7 @@ server restarted, thus loses no event and receives none twice.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
@@ -220,8 +221,10 @@ class StreamsApp:
                 if message["type"] == "http.disconnect":
                     break
         except asyncio.CancelledError:
-            # The server cuts open streams when it stops: an expected end, the
-            # client reconnects elsewhere and replays what it missed.
+            # The server cuts open streams when it stops: an expected end. End
+            # the response properly; the client reconnects and replays.
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         finally:
             stream.closed = True

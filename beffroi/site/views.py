@@ -1,10 +1,12 @@
 """Pages and files of the site itself: PWA, legal pages, API documentation, errors."""
 
+from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
+from django.views.static import serve
 
 from beffroi.api import api
 from beffroi.edge.marks import shared_page
@@ -87,6 +89,15 @@ def api_docs(request):
         for method, operation in methods.items()
     ]
     return render(request, "site/api_docs.html", {"schema": schema, "operations": operations})
+
+
+def media(request, path):
+    """Uploaded public files, when no web server or object store serves them
+    (embedded default). Reads MEDIA_ROOT at each request, not at start-up."""
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 def csrf_failure(request, reason=""):

@@ -92,3 +92,11 @@ def test_postgresql_itself_refuses_changes_to_the_journal(commune, administrator
             with connection.cursor() as cursor:
                 cursor.execute(statement)
     assert JournalEntry.objects.filter(action="test.action").count() == 1
+
+
+def test_actions_read_in_french():
+    from beffroi.core.journal_labels import action_label
+
+    assert action_label("sector.create") == "Quartier : création"
+    assert action_label("post.withdraw") == "Publication : retrait"
+    assert action_label("inconnu.chose") == "inconnu.chose"

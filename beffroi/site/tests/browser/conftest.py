@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.cache import caches
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -117,22 +116,6 @@ def new_page(browser):
 # --- A live server for a whole module ------------------------------------------
 
 
-def _served_media_root() -> Path:
-    """The directory the media view of the URLconf serves.
-
-    ``beffroi/urls.py`` binds ``MEDIA_ROOT`` when it is first imported, which
-    in a test run is inside whichever test came first; files written for this
-    module must go where that view reads them.
-    """
-    from django.urls import get_resolver
-    from django.views.static import serve
-
-    for pattern in get_resolver().url_patterns:
-        if getattr(pattern, "callback", None) is serve:
-            return Path(pattern.default_args["document_root"])
-    return Path(settings.MEDIA_ROOT)
-
-
 @pytest.fixture(scope="module")
 def module_live_server(browser, django_db_blocker, tmp_path_factory):
     """The real ASGI server for all the tests of a module, over committed data.
@@ -152,8 +135,6 @@ def module_live_server(browser, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
         media.enable()
-        served = override_settings(MEDIA_ROOT=str(_served_media_root()))
-        served.enable()
         caches["default"].clear()
         caches["fragments"].clear()
         hosts.clear()
@@ -167,7 +148,6 @@ def module_live_server(browser, django_db_blocker, tmp_path_factory):
             caches["default"].clear()
             caches["fragments"].clear()
             hosts.clear()
-            served.disable()
             media.disable()
 
 
@@ -177,6 +157,16 @@ def _remove_media():
     for post in Post.objects.exclude(image=""):
         for name in [post.image.name, *post.image_renditions.values()]:
             default_storage.delete(name)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state():
+    """Overrides the root fixture of the same name: the media folder is the
+    module's (see ``module_live_server``); the per-process caches still start
+    empty, as derived data they only cost a re-render."""
+    caches["fragments"].clear()
+    hosts.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)
