@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.management import call_command
 
+from beffroi.core.fragments import fragments
 from beffroi.core.models import Domain, Membership, Organisation, Sector, User
 from beffroi.core.tenancy import hosts
 from beffroi.info.models import Topic
@@ -26,10 +27,10 @@ def _static_files(tmp_path_factory):
 def _isolated_state(settings, tmp_path):
     """Per-process caches must not outlive a test's rolled-back data."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    caches["fragments"].clear()
+    fragments.clear()
     hosts.clear()
     yield
-    caches["fragments"].clear()
+    fragments.clear()
     hosts.clear()
 
 

@@ -118,15 +118,6 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 }
-# Rendered fragments of public pages, per process. Their keys hold the last
-# public event of the commune, so a publication makes them unreachable in
-# every process at once; no invalidation message is needed.
-CACHES["fragments"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "fragments",
-    "TIMEOUT": 60,
-    "OPTIONS": {"MAX_ENTRIES": 5000},
-}
 
 # --- Accounts ---------------------------------------------------------------
 
@@ -250,8 +241,9 @@ REALTIME_POLL_SECONDS = float(env("REALTIME_POLL_SECONDS", "5" if USING_POSTGRES
 SSE_KEEPALIVE_SECONDS = env_int("SSE_KEEPALIVE_SECONDS", 20)
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7)
 
-# Threads that run Django views in each web process.
-WEB_THREADS = env_int("WEB_THREADS", 8)
+# Threads that run Django views in each web process: enough to overlap
+# database waits, few enough not to fight over the GIL (bench/feeds.py).
+WEB_THREADS = env_int("WEB_THREADS", 4)
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
 PAGE_CACHE_MAX_ENTRIES = env_int("PAGE_CACHE_MAX_ENTRIES", 2000)
 # Pages that depend on the clock (what is "upcoming") are re-rendered after this.

@@ -2,15 +2,18 @@
 
 import re
 from datetime import date, datetime
+from functools import wraps
 from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 
 from beffroi.api import ApiError, Error
 from beffroi.core import throttle
+from beffroi.core.fragments import fragments
 from beffroi.core.models import Sector
 from beffroi.edge.marks import shared_page
 from beffroi.info import selectors
@@ -130,6 +133,30 @@ class AgendaFilters(Schema):
     sector: str | None = SectorFilter
 
 
+def public_read(response_type):
+    """A GET of public data, serialized once per commune and last public event.
+
+    Kept in the process's fragment store (beffroi.core.fragments), like the
+    pages' fragments: a publication changes the key in every process at once.
+    Errors (ApiError) are raised before anything is kept.
+    """
+    adapter = TypeAdapter(response_type)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            key = ("api", request.commune.pk, selectors.live_since(request.commune), request.get_full_path())
+
+            def build():
+                return adapter.dump_json(adapter.validate_python(view(request, *args, **kwargs)))
+
+            return HttpResponse(fragments.get_or_build(key, build), content_type="application/json; charset=utf-8")
+
+        return wrapper
+
+    return decorator
+
+
 def _topic_and_sector(commune, topic_slug, sector_slug):
     topic = sector = None
     if topic_slug:
@@ -145,6 +172,7 @@ def _topic_and_sector(commune, topic_slug, sector_slug):
 
 @router.get("/posts", response={200: PostPage, 400: Error, 404: Error}, summary="Publications visibles", tags=["Publications"])
 @shared_page
+@public_read(PostPage)
 def list_posts(request, filters: Query[FeedFilters]):
     """Publications en cours, les plus récentes d’abord ; ``topic`` et ``sector`` sont des identifiants."""
     topic, sector = _topic_and_sector(request.commune, filters.topic, filters.sector)
@@ -158,6 +186,7 @@ def list_posts(request, filters: Query[FeedFilters]):
     "/posts/{post_id}", response={200: PostDetailOut, 400: Error, 404: Error}, summary="Une publication", tags=["Publications"]
 )
 @shared_page
+@public_read(PostDetailOut)
 def get_post(request, post_id: Annotated[int, Field(ge=1, le=2**62)]):
     post = selectors.public_posts(request.commune).prefetch_related("sectors").filter(pk=post_id).first()
     if post is None:
@@ -167,12 +196,14 @@ def get_post(request, post_id: Annotated[int, Field(ge=1, le=2**62)]):
 
 @router.get("/alerts", response=list[PostOut], summary="Alertes en cours", tags=["Publications"])
 @shared_page
+@public_read(list[PostOut])
 def list_alerts(request):
     return [post_data(p) for p in selectors.current_alerts(request.commune).prefetch_related("sectors")]
 
 
 @router.get("/agenda", response={200: list[PostOut], 400: Error, 404: Error}, summary="Agenda", tags=["Publications"])
 @shared_page
+@public_read(list[PostOut])
 def agenda(request, filters: Query[AgendaFilters]):
     """Manifestations qui ont lieu pendant la période, par date de début."""
     topic, sector = _topic_and_sector(request.commune, filters.topic, filters.sector)
@@ -190,12 +221,14 @@ def agenda(request, filters: Query[AgendaFilters]):
 
 @router.get("/topics", response=list[TopicOut], summary="Thèmes", tags=["Commune"])
 @shared_page
+@public_read(list[TopicOut])
 def list_topics(request):
     return list(selectors.topics(request.commune).values("slug", "name"))
 
 
 @router.get("/sectors", response=list[SectorOut], summary="Quartiers", tags=["Commune"])
 @shared_page
+@public_read(list[SectorOut])
 def list_sectors(request):
     return list(selectors.sectors(request.commune).values("slug", "name", "area"))
 
@@ -204,6 +237,7 @@ def list_sectors(request):
     "/panels/{slug}", response={200: PanelOut, 400: Error, 404: Error}, summary="Contenu d’un panneau", tags=["Panneaux"]
 )
 @shared_page
+@public_read(PanelOut)
 def panel(request, slug: Annotated[SlugText, Field(examples=["mairie"])]):
     screen = Screen.objects.select_related("organisation").filter(organisation=request.commune, slug=slug).first()
     if screen is None:

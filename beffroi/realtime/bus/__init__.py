@@ -25,6 +25,12 @@ def detach(hub) -> None:
         _hub = None
 
 
+def running_hub():
+    """This process's hub, if it runs (web processes), else None."""
+    hub = _hub
+    return hub if hub is not None and hub.ready.is_set() else None
+
+
 def wake_local() -> None:
     """Wake this process's hub, from any thread (called on commit)."""
     hub = _hub

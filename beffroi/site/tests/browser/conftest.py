@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
 
+from beffroi.core.fragments import fragments
 from beffroi.core.tenancy import hosts
 from beffroi.site.tests.browser.pages import AXE_PATH, CHROMIUM, CHROMIUM_ARGS, WIDE, watch
 
@@ -136,7 +137,7 @@ def module_live_server(browser, django_db_blocker, tmp_path_factory):
         media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))
         media.enable()
         caches["default"].clear()
-        caches["fragments"].clear()
+        fragments.clear()
         hosts.clear()
         server = LiveServer().start()
         try:
@@ -146,7 +147,7 @@ def module_live_server(browser, django_db_blocker, tmp_path_factory):
             _remove_media()
             call_command("flush", interactive=False, verbosity=0)
             caches["default"].clear()
-            caches["fragments"].clear()
+            fragments.clear()
             hosts.clear()
             media.disable()
 
@@ -164,7 +165,7 @@ def _isolated_state():
     """Overrides the root fixture of the same name: the media folder is the
     module's (see ``module_live_server``); the per-process caches still start
     empty, as derived data they only cost a re-render."""
-    caches["fragments"].clear()
+    fragments.clear()
     hosts.clear()
     yield
 
