@@ -145,7 +145,7 @@ def wait_for_http(url: str, timeout: float = 30.0) -> bytes:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http://127.0.0.1 only)
+            with urllib.request.urlopen(url, timeout=5) as response:
                 return response.read()
         except OSError:
             if time.monotonic() > deadline:

@@ -458,7 +458,7 @@ def _stored_text():
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
             # Table names come from the database itself.
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             for row in cursor.fetchall():
                 for value in row:
                     if isinstance(value, memoryview | bytes):

@@ -28,9 +28,8 @@ function networkFirst(request) {
     return response;
   }).catch(() => caches.match(request).then((cached) => {
     if (cached) return cached;
-    if (request.mode === "navigate") {
-      return caches.match("/").then((home) => home || caches.match("{% url 'site:offline' %}"));
-    }
+    // A page never opened before: say so, with a link to the saved home page.
+    if (request.mode === "navigate") return caches.match("{% url 'site:offline' %}");
     return Response.error();
   }));
 }

@@ -63,9 +63,10 @@ def browser(_test_database):
     """
     from playwright.sync_api import sync_playwright
 
-    for path, what in [(CHROMIUM, "Debian's chromium"), (AXE_PATH, "axe-core (npm install)")]:
+    for path, what in [(CHROMIUM, "Debian's chromium"), (AXE_PATH, "axe-core (npm ci)")]:
         if not Path(path).exists():
-            pytest.skip(f"{what} is needed by the browser tests: {path} is missing")
+            # A failure, not a skip: `make test` installs both.
+            pytest.fail(f"{what} is needed by the browser tests: {path} is missing (run `make test`)")
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
