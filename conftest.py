@@ -119,6 +119,18 @@ def admin_client(client, administrator):
     return sign_in_with_second_factor(client, administrator)
 
 
+def subprocess_database_url() -> str:
+    """DATABASE_URL that points another process at this test run's database."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    params = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(params['NAME']).resolve()}"
+    return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
+
+
 class LiveServer:
     """The real ASGI application (edge, SSE, Django) under uvicorn, in a thread.
 

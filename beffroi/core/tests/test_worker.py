@@ -9,27 +9,20 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from beffroi.core.models import WorkerHeartbeat
 from beffroi.core.tasks import enqueue
 from beffroi.core.tests.tasks import slow_append
+from conftest import subprocess_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _database_url() -> str:
-    params = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(params['NAME']).resolve()}"
-    return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
 
 
 def _start_worker():
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": subprocess_database_url(),
         "BEFFROI_VAR_DIR": str(settings.VAR_DIR),
         "WORKER_HEARTBEAT_TIMEOUT": "2",
     }

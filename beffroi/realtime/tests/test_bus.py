@@ -5,13 +5,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
 from beffroi.realtime.tests.test_streams import _read_events
-from conftest import LiveServer
+from conftest import LiveServer, subprocess_database_url
 
 PUBLISH = (
     "from django.db import transaction\n"
@@ -21,15 +20,8 @@ PUBLISH = (
 )
 
 
-def _database_url() -> str:
-    params = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(params['NAME']).resolve()}"
-    return f"postgres://{params['USER']}@{params['HOST']}:{params['PORT']}/{params['NAME']}"
-
-
 def _publish_from_another_process(commune_id: int) -> None:
-    env = {**os.environ, "DATABASE_URL": _database_url(), "BEFFROI_VAR_DIR": str(settings.VAR_DIR)}
+    env = {**os.environ, "DATABASE_URL": subprocess_database_url(), "BEFFROI_VAR_DIR": str(settings.VAR_DIR)}
     code = PUBLISH.format(commune=commune_id)
     subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=settings.BASE_DIR, env=env, check=True)
 
