@@ -66,3 +66,19 @@ def test_enrolling_a_totp_counts_as_this_sessions_second_factor(client, commune,
 
 def test_staff_passwords_are_hashed_with_argon2(editor):
     assert editor.password.startswith("argon2")
+
+
+def test_a_recovery_code_works_once(client, commune, editor):
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    TOTP.activate(editor, generate_totp_secret())
+    code = RecoveryCodes.activate(editor).get_unused_codes()[0]
+    client.post("/compte/login/", {"login": editor.email, "password": STAFF_PASSWORD})
+    client.post("/compte/2fa/authenticate/", {"code": code})
+    assert client.get("/gestion/").status_code == 200
+
+    client.post("/compte/logout/")
+    client.post("/compte/login/", {"login": editor.email, "password": STAFF_PASSWORD})
+    response = client.post("/compte/2fa/authenticate/", {"code": code})
+    assert response.status_code == 200  # the form again: a used code is refused
+    assert client.get("/gestion/").status_code == 302
