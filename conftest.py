@@ -27,6 +27,8 @@ def _static_files(tmp_path_factory):
 def _isolated_state(settings, tmp_path):
     """Per-process caches must not outlive a test's rolled-back data."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    private = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "private"}}
+    settings.STORAGES = {**settings.STORAGES, "private": private}
     fragments.clear()
     hosts.clear()
     yield

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "beffroi.realtime",
     "beffroi.notify",
     "beffroi.info",
+    "beffroi.reports",
 ]
 
 MIDDLEWARE = [
@@ -197,8 +198,19 @@ if env("S3_BUCKET"):
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Files that only the application may hand out, after an access check
+# (report photos, later the digital safe): never under MEDIA_URL.
+PRIVATE_MEDIA_ROOT = VAR_DIR / "private"
+if env("S3_BUCKET"):
+    _private_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_media_storage["OPTIONS"], "location": "private", "custom_domain": None, "querystring_auth": True},
+    }
+else:
+    _private_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}}
 STORAGES = {
     "default": _media_storage,
+    "private": _private_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_MAX_AGE = 3600
@@ -293,12 +305,16 @@ elif env("S3_BUCKET"):
     _media_origin = [env("S3_ENDPOINT_URL") or f"https://{env('S3_BUCKET')}.s3.amazonaws.com"]
 else:
     _media_origin = []
+# Map tiles of the report form and console (OpenStreetMap by default).
+MAP_TILE_URL = env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_ATTRIBUTION = env("MAP_ATTRIBUTION", "© les contributeurs d’OpenStreetMap")
+_tile_origin = "/".join(MAP_TILE_URL.split("/")[:3])
 # "'nonce'" is replaced by this response's nonce when a template used one.
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
     "script-src": ["'self'", "'nonce'"],
     "style-src": ["'self'", "'nonce'"],
-    "img-src": ["'self'", "data:", "blob:", *_media_origin],
+    "img-src": ["'self'", "data:", "blob:", _tile_origin, *_media_origin],
     "connect-src": ["'self'"],
     "font-src": ["'self'"],
     "manifest-src": ["'self'"],

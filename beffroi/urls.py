@@ -7,6 +7,7 @@ from beffroi.site import views as site_views
 urlpatterns = [
     path("", include("beffroi.info.urls")),
     path("", include("beffroi.site.urls")),
+    path("", include("beffroi.reports.urls")),
     path("api/v1/", api.urls),
     path("compte/", include("allauth.urls")),
     path("gestion/", include("beffroi.backoffice_urls")),

@@ -1,9 +1,11 @@
-"""Daily housekeeping, run by the worker: old events, finished jobs, sessions.
+"""Daily housekeeping, run by the worker: old events, finished jobs, sessions,
+and what the apps register (``register``), such as the purge of old reports.
 
 The job re-enqueues itself for the next day in the same transaction as its
 work; the worker makes sure one is always waiting (``ensure_scheduled``).
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import import_module
 
@@ -18,6 +20,12 @@ from beffroi.realtime.models import Event
 
 PERIOD = timedelta(days=1)
 FINISHED_JOBS_KEPT = timedelta(days=7)
+_daily: dict[str, Callable[[], object]] = {}
+
+
+def register(name: str, function: Callable[[], object]) -> None:
+    """Run ``function`` (idempotent, its own transactions) in the daily job."""
+    _daily[name] = function
 
 
 @task()
@@ -28,7 +36,10 @@ def daily_maintenance() -> dict:
         jobs = DBTaskResult.objects.finished().filter(finished_at__lt=now - FINISHED_JOBS_KEPT).delete()[0]
         enqueue(daily_maintenance, run_after=now + PERIOD)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    return {"events": events, "jobs": jobs}
+    done = {"events": events, "jobs": jobs}
+    for name, function in _daily.items():
+        done[name] = function()
+    return done
 
 
 def ensure_scheduled() -> bool:

@@ -1,16 +1,86 @@
-"""The streams an anonymous page may follow."""
+"""The streams a page may follow, and who may follow them.
+
+Resolvers run on the event loop; what needs the database runs in a thread.
+"""
+
+import asyncio
+from importlib import import_module
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 from beffroi.edge.hosts import commune_for
 from beffroi.realtime import channels
+
+UNKNOWN_HOST = (404, "Aucune commune n’est servie à cette adresse.")
 
 
 async def public_feed(scope):
     commune = await commune_for(scope)
     if commune is None:
-        return 404, "Aucune commune n’est servie à cette adresse."
+        return UNKNOWN_HOST
     return (channels.public(commune.pk),)
+
+
+def _query(scope, name: str) -> str:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0] if values else ""
+
+
+def _followed_report(token: str, commune_id: int) -> int | None:
+    from beffroi.reports.services import report_for_token
+
+    close_old_connections()
+    report = report_for_token(token)
+    return report.pk if report is not None and report.commune_id == commune_id else None
+
+
+async def report_followers(scope):
+    """A report's follow-up page: its secret token opens its public timeline."""
+    commune = await commune_for(scope)
+    if commune is None:
+        return UNKNOWN_HOST
+    report_id = await asyncio.to_thread(_followed_report, _query(scope, "jeton"), commune.pk)
+    if report_id is None:
+        return 404, "Lien de suivi inconnu."
+    return (channels.report(report_id),)
+
+
+def _agent_may_follow(session_key: str, organisation) -> bool:
+    """Same rules as the back office: signed in, second factor, a role that handles reports."""
+    from django.contrib.auth import get_user
+
+    from beffroi.core.models import Membership
+    from beffroi.core.staff_access import has_second_factor
+
+    close_old_connections()
+    if not session_key:
+        return False
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request.user = get_user(request)
+    if not request.user.is_authenticated or not has_second_factor(request):
+        return False
+    membership = Membership.objects.of(request.user, organisation).first()
+    return membership is not None and membership.can("handle_reports")
+
+
+async def agent_console(scope):
+    organisation = await commune_for(scope)
+    if organisation is None:
+        return UNKNOWN_HOST
+    cookies = parse_cookie(next((v.decode("latin-1") for n, v in scope["headers"] if n == b"cookie"), ""))
+    allowed = await asyncio.to_thread(_agent_may_follow, cookies.get(settings.SESSION_COOKIE_NAME, ""), organisation)
+    if not allowed:
+        return 403, "Connexion d’agent requise, avec double authentification."
+    return (channels.reports_received(organisation.pk),)
 
 
 ROUTES = {
     "/flux/public": public_feed,
+    "/flux/signalement": report_followers,
+    "/flux/gestion": agent_console,
 }

@@ -5,17 +5,13 @@ follows the commit (live events, push, scheduled jobs) is recorded in the same
 transaction, so that nothing is announced of a change that did not happen.
 """
 
-import uuid
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from beffroi.core import journal
 from beffroi.core.images import CleanImage
+from beffroi.core.stored_images import StoredImage, store_image
 from beffroi.core.tasks import enqueue
 from beffroi.info import tasks
 from beffroi.info.lifecycle import POST_LIFECYCLE
@@ -39,26 +35,8 @@ EDITABLE_FIELDS = (
 )
 
 
-@dataclass
-class StoredImage:
-    name: str
-    renditions: dict[str, str]
-    width: int
-    height: int
-
-    def delete(self) -> None:
-        for name in [self.name, *self.renditions.values()]:
-            default_storage.delete(name)
-
-
 def _store_image(image: CleanImage) -> StoredImage:
-    folder = f"publications/{uuid.uuid4().hex}"
-    name = default_storage.save(f"{folder}/image.jpg", ContentFile(image.master))
-    renditions = {
-        str(width): default_storage.save(f"{folder}/{width}.webp", ContentFile(data))
-        for width, data in image.renditions.items()
-    }
-    return StoredImage(name=name, renditions=renditions, width=image.width, height=image.height)
+    return store_image(image, folder="publications")
 
 
 def _post_image(post: Post) -> StoredImage | None:

@@ -4,3 +4,13 @@
 def public(commune_id: int) -> str:
     """Everything an inhabitant's open page of this commune must know."""
     return f"public:{commune_id}"
+
+
+def reports_received(organisation_id: int) -> str:
+    """New and changed reports, for the consoles of the organisation that received them."""
+    return f"reports:{organisation_id}"
+
+
+def report(report_id: int) -> str:
+    """What a report's followers may see: its public timeline."""
+    return f"report:{report_id}"

@@ -105,12 +105,17 @@ def load_demo() -> list[DemoLogin]:
         "#1d4f91",
         ["localhost", "127.0.0.1", "haisnes.localhost"],
         agglomeration,
+        area=_box(2.780, 50.490, 0.034, 0.032),
         address="Mairie de Haisnes\n62138 Haisnes",
         phone="03 21 00 00 00",
         email="mairie@haisnes.demo",
         opening_hours="Du lundi au vendredi, de 8 h 30 à 12 h et de 13 h 30 à 17 h 30.",
     )
-    douvrin = _commune("Douvrin", "douvrin", "#6b2c6e", ["douvrin.localhost"], agglomeration, address="62138 Douvrin")
+    douvrin = _commune(
+        "Douvrin", "douvrin", "#6b2c6e", ["douvrin.localhost"], agglomeration, address="62138 Douvrin",
+        area=_box(2.814, 50.490, 0.040, 0.032),
+    )
+    Domain.objects.get_or_create(hostname="agglo.localhost", defaults={"organisation": agglomeration, "is_primary": True})
     Organisation.objects.get_or_create(
         slug="ccas-haisnes", defaults={"kind": Organisation.Kind.CCAS, "name": "CCAS de Haisnes", "parent": haisnes}
     )
@@ -164,11 +169,97 @@ def load_demo() -> list[DemoLogin]:
         defaults={"name": "Panneau du hall de la mairie", "kinds": ["news", "event", "works"]},
     )
 
+    agglo_waste, _ = Service.objects.get_or_create(
+        organisation=agglomeration, slug="collecte-dechets", defaults={"name": "Collecte des déchets", "email": "dechets@agglo.demo"}
+    )
+    logins.append(_staff("agent@agglo.demo", "Julien", "Caron", agglomeration, Membership.Role.AGENT, agglo_waste))
+    _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste)
+
     if not Post.objects.of(haisnes).exists():
         _demo_posts(haisnes, User.objects.get(username="admin@haisnes.demo"), topics, sectors)
     if not Post.objects.of(douvrin).exists():
         _demo_posts_douvrin(douvrin, User.objects.get(username="admin@douvrin.demo"))
     return logins
+
+
+def _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste) -> None:
+    """Report categories, routing and on-call rota; then a few reports."""
+    from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
+
+    def category(owner, group, slug, name, days):
+        parent, _ = Category.objects.get_or_create(organisation=owner, slug=group[0], defaults={"name": group[1]})
+        item, _ = Category.objects.get_or_create(
+            organisation=owner, slug=slug, defaults={"name": name, "parent": parent, "deadline_days": days}
+        )
+        return item
+
+    roads = ("voirie", "Voirie et trottoirs")
+    lights = ("eclairage", "Éclairage public")
+    cleanliness = ("proprete", "Propreté")
+    waste = ("dechets", "Déchets ménagers")
+    categories = {
+        "nid-de-poule": category(haisnes, roads, "nid-de-poule", "Nid-de-poule, chaussée abîmée", 10),
+        "trottoir": category(haisnes, roads, "trottoir", "Trottoir dégradé", 15),
+        "panneau": category(haisnes, roads, "panneau", "Panneau ou feu endommagé", 3),
+        "lampadaire": category(haisnes, lights, "lampadaire", "Lampadaire éteint", 5),
+        "depot-sauvage": category(haisnes, cleanliness, "depot-sauvage", "Dépôt sauvage", 3),
+        "tag": category(haisnes, cleanliness, "tag", "Tag, graffiti", 10),
+        "collecte": category(agglomeration, waste, "collecte-non-effectuee", "Collecte non effectuée", 2),
+        "bac": category(agglomeration, waste, "bac-casse", "Bac cassé ou volé", 5),
+    }
+    settings, _ = ReportSettings.objects.get_or_create(organisation=haisnes)
+    settings.triage_service = services["accueil"]
+    settings.save()
+    ReportSettings.objects.get_or_create(organisation=agglomeration, defaults={"triage_service": agglo_waste})
+    technical, police = services["services-techniques"], services["police-municipale"]
+    if not RoutingRule.objects.filter(organisation=haisnes).exists():
+        rules = [
+            ("Urgences hors heures : astreinte technique", None, None, RoutingRule.When.ON_CALL, technical),
+            ("Voirie du centre : services techniques", Category.objects.get(organisation=haisnes, slug="voirie"),
+             sectors["centre"], RoutingRule.When.ALWAYS, technical),
+            ("Voirie : services techniques", Category.objects.get(organisation=haisnes, slug="voirie"), None,
+             RoutingRule.When.ALWAYS, technical),
+            ("Éclairage : services techniques", Category.objects.get(organisation=haisnes, slug="eclairage"), None,
+             RoutingRule.When.ALWAYS, technical),
+            ("Dépôts sauvages : police municipale", categories["depot-sauvage"], None, RoutingRule.When.ALWAYS, police),
+        ]
+        for position, (name, category_, sector, when, service) in enumerate(rules):
+            RoutingRule.objects.create(
+                organisation=haisnes, name=name, position=position, category=category_, sector=sector, when=when,
+                target_organisation=haisnes, target_service=service,
+            )
+        RoutingRule.objects.create(
+            organisation=agglomeration, name="Déchets : collecte", position=0,
+            category=Category.objects.get(organisation=agglomeration, slug="dechets"),
+            target_organisation=agglomeration, target_service=agglo_waste,
+        )
+    agent = User.objects.get(username="agent@haisnes.demo")
+    start = timezone.localtime().replace(hour=17, minute=30, second=0, microsecond=0)
+    if not OnCallShift.objects.filter(service=technical).exists():
+        for day in range(-1, 14):
+            OnCallShift.objects.create(
+                service=technical, agent=agent,
+                starts_at=start + timedelta(days=day), ends_at=start + timedelta(days=day, hours=15),
+            )
+    _demo_reports(haisnes, categories)
+
+
+def _demo_reports(haisnes, categories) -> None:
+    from beffroi.reports.models import Report
+    from beffroi.reports.services import report_submit
+
+    if Report.objects.filter(commune=haisnes).exists():
+        return
+    for key, description, lat, lon, address in [
+        ("nid-de-poule", "Grand trou devant le numéro 12, dangereux pour les vélos.", 50.5071, 2.7962, "12 rue Jean Jaurès"),
+        ("lampadaire", "Le lampadaire ne s’allume plus depuis trois soirs.", 50.5089, 2.8041, ""),
+        ("depot-sauvage", "Sacs et encombrants déposés près du terrain de sport.", 50.4985, 2.7921, "Chemin du stade"),
+        ("collecte", "La poubelle jaune n’a pas été ramassée mardi.", 50.5102, 2.7993, "Rue de la Paix"),
+    ]:
+        report_submit(
+            commune=haisnes, category=categories[key], description=description, latitude=lat, longitude=lon,
+            address=address,
+        )
 
 
 def _publish(actor, commune, kind, fields, *, sectors=(), image=None):

@@ -69,9 +69,11 @@ class Membership(models.Model):
 
     # What each role may do in the back office. Administrators may do all.
     PERMISSIONS = {
-        Role.ADMINISTRATOR: {"view_backoffice", "publish", "manage_site", "manage_staff", "view_journal"},
+        Role.ADMINISTRATOR: {
+            "view_backoffice", "publish", "manage_site", "manage_staff", "view_journal", "handle_reports", "manage_reports",
+        },
         Role.EDITOR: {"view_backoffice", "publish"},
-        Role.AGENT: {"view_backoffice"},
+        Role.AGENT: {"view_backoffice", "handle_reports"},
         Role.SOCIAL_WORKER: set(),
         Role.AIDANT: set(),
     }

@@ -51,6 +51,9 @@ class Organisation(models.Model):
     phone = models.CharField("téléphone", max_length=30, blank=True)
     email = models.EmailField("courriel", blank=True)
     opening_hours = models.TextField("horaires d’ouverture", blank=True)
+    # A commune's boundary: reports outside it are refused (and sent to the
+    # commune whose boundary holds them).
+    area = models.JSONField("limites (GeoJSON)", null=True, blank=True, validators=[validate_area])
     is_active = models.BooleanField("active", default=True)
 
     objects = OrganisationQuerySet.as_manager()

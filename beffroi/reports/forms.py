@@ -1,0 +1,171 @@
+"""Forms of the signalements: the inhabitants' and the agents'."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from beffroi.core.images import ImageRejected, sanitize_image
+from beffroi.core.models import Membership, Service
+from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, Report, ReportEntry
+from beffroi.reports.services import MAX_MESSAGE
+
+PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif"
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Up to MAX_PHOTOS photos, each checked by content and stripped."""
+
+    widget = MultiplePhotoInput(attrs={"accept": PHOTO_TYPES, "multiple": True})
+
+    def __init__(self, *, limit: int = MAX_PHOTOS, **kwargs):
+        self.limit = limit
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, (list, tuple)) else [data]) if f]
+        if len(files) > self.limit:
+            raise ValidationError(f"{self.limit} photo(s) au plus.")
+        cleaned = []
+        for upload in files:
+            try:
+                cleaned.append(sanitize_image(upload.read()))
+            except ImageRejected as exc:
+                raise ValidationError(f"« {upload.name[:60]} » : {exc}") from exc
+        return cleaned
+
+
+def category_choices(commune) -> list:
+    """Categories grouped under their group, as <optgroup>s."""
+    groups: dict[str, list] = {}
+    for category in Category.objects.for_commune(commune).leaves().select_related("parent").order_by(
+        "parent__position", "parent__name", "position", "name"
+    ):
+        group = category.parent.name if category.parent_id else "Autres"
+        groups.setdefault(group, []).append((str(category.pk), category.name))
+    return [("", "Choisissez…"), *groups.items()]
+
+
+class ReportForm(forms.Form):
+    category = forms.ChoiceField(label="De quoi s’agit-il ?")
+    description = forms.CharField(
+        label="Décrivez le problème",
+        max_length=MAX_DESCRIPTION,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Ce texte n’est lu que par les agents. N’y mettez pas votre nom ni vos coordonnées.",
+    )
+    latitude = forms.DecimalField(required=False, max_digits=9, decimal_places=6, min_value=-90, max_value=90, widget=forms.HiddenInput)
+    longitude = forms.DecimalField(
+        required=False, max_digits=9, decimal_places=6, min_value=-180, max_value=180, widget=forms.HiddenInput
+    )
+    address = forms.CharField(
+        label="Adresse ou repère",
+        max_length=300,
+        required=False,
+        help_text="Par exemple : devant l’école Jules Ferry, rue Jean Jaurès. Utile si la carte ne s’affiche pas.",
+    )
+    photos = PhotosField(label=f"Photos ({MAX_PHOTOS} au plus)", help_text="JPEG, PNG, WebP ou HEIC. Leurs métadonnées (lieu, appareil) sont supprimées.")
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.commune = commune
+        self.fields["category"].choices = category_choices(commune)
+
+    def clean_category(self):
+        value = self.cleaned_data["category"]
+        category = Category.objects.for_commune(self.commune).leaves().filter(pk=int(value)).first()
+        if category is None:
+            raise ValidationError("Cette catégorie n’existe pas pour cette commune.")
+        return category
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("latitude") is None and cleaned.get("longitude") is None and not cleaned.get("address"):
+            if not self.has_error("address"):
+                self.add_error("address", "Indiquez le lieu : sur la carte, ou par une adresse ou un repère.")
+        return cleaned
+
+
+class AuthorMessageForm(forms.Form):
+    text = forms.CharField(label="Votre message", max_length=MAX_MESSAGE, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    photos = PhotosField(label="Ajouter une photo", limit=1)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("text") and not cleaned.get("photos") and not self.errors:
+            raise ValidationError("Écrivez un message ou ajoutez une photo.")
+        return cleaned
+
+
+# --- Console -----------------------------------------------------------------------------
+
+
+class QueueFilterForm(forms.Form):
+    etat = forms.ChoiceField(
+        label="État", required=False, choices=[("", "Ouverts"), ("tous", "Tous"), *Report.Status.choices]
+    )
+    categorie = forms.ModelChoiceField(label="Catégorie", queryset=Category.objects.none(), required=False, empty_label="Toutes")
+    service = forms.ModelChoiceField(label="Service", queryset=Service.objects.none(), required=False, empty_label="Tous")
+    quartier = forms.CharField(label="Quartier", required=False, max_length=80)
+    age = forms.IntegerField(label="Déposés depuis (jours)", required=False, min_value=0, max_value=3650)
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categorie"].queryset = Category.objects.filter(reports__organisation=organisation).distinct()
+        self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+
+
+class TransitionForm(forms.Form):
+    text = forms.CharField(label="Message à l’auteur (facultatif, obligatoire pour un rejet)", required=False,
+                           max_length=MAX_MESSAGE, widget=forms.Textarea(attrs={"rows": 2}))
+    duplicate_of = forms.CharField(label="Code du signalement d’origine", required=False, max_length=12)
+
+
+class TransferForm(forms.Form):
+    service = forms.ModelChoiceField(label="Transférer au service", queryset=Service.objects.none())
+    text = forms.CharField(label="Motif", required=False, max_length=MAX_MESSAGE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.select_related("organisation").order_by("organisation__name", "name")
+        self.fields["service"].label_from_instance = lambda s: f"{s.organisation.name} — {s.name}"
+
+
+class AssignForm(forms.Form):
+    agent = forms.ModelChoiceField(label="Attribuer à", queryset=Membership.objects.none(), required=False, empty_label="Personne")
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = Membership.objects.active().filter(organisation=organisation).select_related("user")
+        self.fields["agent"].label_from_instance = lambda m: m.user.display_name
+
+
+class MessageForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Type",
+        choices=[
+            (ReportEntry.Kind.REPLY, "Réponse publique (l’auteur la voit)"),
+            (ReportEntry.Kind.QUESTION, "Question à l’auteur"),
+            (ReportEntry.Kind.NOTE, "Note interne (agents seulement)"),
+        ],
+    )
+    text = forms.CharField(label="Message", max_length=MAX_MESSAGE, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AgentPhotoForm(forms.Form):
+    photos = PhotosField(label="Photo (de l’intervention, par exemple)", limit=1, required=True)
+
+
+class ModerationForm(forms.Form):
+    public_text = forms.CharField(
+        label="Texte affiché sur la page publique", max_length=300, required=False,
+        help_text="Le texte de l’auteur n’est jamais publié : écrivez ici ce que le public peut lire.",
+    )
+    photos = forms.MultipleChoiceField(label="Photos publiables", required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, report, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["photos"].choices = [(str(p.pk), f"Photo {i}") for i, p in enumerate(report.photos.all(), start=1)]

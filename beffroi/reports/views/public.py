@@ -1,0 +1,227 @@
+"""What inhabitants see: the report form, the follow-up page, the public list.
+
+No account, nothing identifying: a report's author holds a secret link, whose
+token is only known to the database by its hash.
+"""
+
+import math
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from beffroi.core import throttle
+from beffroi.reports.forms import AuthorMessageForm, ReportForm
+from beffroi.reports.models import Report, ReportPhoto
+from beffroi.reports.photos import photo_response
+from beffroi.reports.presenters import public_data
+from beffroi.reports.push import read_push_subscription
+from beffroi.reports.qr import qr_svg
+from beffroi.reports.services import (
+    follower_push_subscribe,
+    report_author_message,
+    report_follow,
+    report_for_token,
+    report_submit,
+)
+from beffroi.reports.tokens import normalise_code
+
+NEARBY_METRES = 200
+PUBLIC_STATUSES = (
+    Report.Status.NEW, Report.Status.ACKNOWLEDGED, Report.Status.IN_PROGRESS, Report.Status.REOPENED, Report.Status.RESOLVED,
+)
+
+
+def _too_many(request, scope, limit, window) -> bool:
+    return not throttle.allow(request, scope=scope, limit=limit, window_seconds=window)
+
+
+def report_form(request):
+    form = ReportForm(request.POST or None, request.FILES or None, commune=request.commune)
+    if request.method == "POST":
+        if _too_many(request, "report-submit", 10, 3600):
+            messages.error(request, "Trop de signalements envoyés depuis cette connexion : réessayez dans une heure.")
+            return render(request, "reports/form.html", {"form": form}, status=429)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                submission = report_submit(
+                    commune=request.commune,
+                    category=data["category"],
+                    description=data["description"],
+                    latitude=data["latitude"],
+                    longitude=data["longitude"],
+                    address=data["address"],
+                    photos=data["photos"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                return redirect(reverse("reports:follow", kwargs={"token": submission.token}) + "?nouveau=1")
+        return render(request, "reports/form.html", {"form": form}, status=400)
+    return render(request, "reports/form.html", {"form": form})
+
+
+def _report_or_404(token: str) -> Report:
+    report = report_for_token(token)
+    if report is None:
+        raise Http404("Lien de suivi inconnu.")
+    return report
+
+
+def _timeline(report: Report):
+    entries = report.entries.filter(public=True).prefetch_related("photos")
+    return entries
+
+
+def follow(request, token):
+    report = _report_or_404(token)
+    form = AuthorMessageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if _too_many(request, "report-message", 30, 3600):
+            messages.error(request, "Trop de messages envoyés : réessayez plus tard.")
+            status = 429
+        elif form.is_valid():
+            try:
+                report_author_message(report=report, text=form.cleaned_data["text"], photos=form.cleaned_data["photos"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                status = 400
+            else:
+                messages.success(request, "Votre message a été transmis aux agents.")
+                return redirect("reports:follow", token=token)
+        else:
+            status = 400
+    else:
+        status = 200
+    link = request.build_absolute_uri(reverse("reports:follow", kwargs={"token": token}))
+    context = {
+        "report": report,
+        "token": token,
+        "entries": _timeline(report),
+        "form": form,
+        "new": request.GET.get("nouveau") == "1",
+        "link": link,
+        "qr": qr_svg(link),
+    }
+    response = render(request, "reports/follow.html", context, status=status)
+    # The link is the author's secret: no copy in shared caches, no referrer.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+def follow_timeline(request, token):
+    """The timeline alone, for the page's live updates."""
+    report = _report_or_404(token)
+    response = render(request, "reports/_timeline.html", {"report": report, "token": token, "entries": _timeline(report)})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def follow_push(request, token):
+    """Web Push for this report only (JSON body from the page's script)."""
+    report = _report_or_404(token)
+    subscription, error = read_push_subscription(request.body)
+    if error:
+        return JsonResponse({"detail": error}, status=400)
+    try:
+        follower_push_subscribe(report=report, **subscription)
+    except ValidationError as exc:
+        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+    return JsonResponse({"status": "ok"}, status=201)
+
+
+@require_GET
+def follow_photo(request, token, photo_id, width):
+    report = _report_or_404(token)
+    photo = get_object_or_404(ReportPhoto, pk=photo_id, report=report)
+    return photo_response(photo, width)
+
+
+@require_GET
+def public_photo(request, photo_id, width):
+    photo = get_object_or_404(ReportPhoto, pk=photo_id, is_public=True, report__commune=request.commune)
+    return photo_response(photo, width, public=True)
+
+
+def _distance_m(lat1, lon1, lat2, lon2) -> float:
+    # Equirectangular approximation: exact enough at a few hundred metres.
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return 6_371_000 * math.hypot(x, y)
+
+
+@require_GET
+def nearby(request):
+    """Open reports of the same category near a point: "déjà signalé ?"."""
+    try:
+        category_id = int(request.GET.get("categorie", ""))
+        lat, lon = float(request.GET.get("lat", "")), float(request.GET.get("lon", ""))
+    except ValueError:
+        return JsonResponse({"detail": "Paramètres attendus : categorie, lat, lon (nombres)."}, status=400)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return JsonResponse({"detail": "Position impossible."}, status=400)
+    delta = NEARBY_METRES / 111_000
+    candidates = (
+        Report.objects.open()
+        .filter(commune=request.commune, category_id=category_id)
+        .filter(latitude__range=(lat - delta, lat + delta), longitude__range=(lon - 2 * delta, lon + 2 * delta))
+        .select_related("category", "sector")[:50]
+    )
+    found = []
+    for report in candidates:
+        distance = _distance_m(lat, lon, float(report.latitude), float(report.longitude))
+        if distance <= NEARBY_METRES:
+            found.append({**public_data(report), "distance_m": round(distance), "follow_url": reverse("reports:follow_existing", kwargs={"code": report.code})})
+    found.sort(key=lambda item: item["distance_m"])
+    return JsonResponse({"reports": found[:5]})
+
+
+@require_POST
+def follow_existing(request, code):
+    """Follow a report already filed instead of filing it again."""
+    if _too_many(request, "report-follow", 20, 3600):
+        return HttpResponse("Trop de demandes : réessayez plus tard.", status=429, content_type="text/plain; charset=utf-8")
+    report = get_object_or_404(Report.objects.open(), commune=request.commune, code=normalise_code(code))
+    try:
+        token = report_follow(report=report)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reports:public_list")
+    messages.success(request, "Vous suivez maintenant ce signalement : gardez le lien de cette page.")
+    return redirect(reverse("reports:follow", kwargs={"token": token}) + "?nouveau=1")
+
+
+def public_list(request):
+    reports = (
+        Report.objects.filter(commune=request.commune, status__in=PUBLIC_STATUSES)
+        .select_related("category__parent", "sector")
+        .prefetch_related("photos")
+    )
+    page = Paginator(reports, 20).get_page(request.GET.get("page"))
+    return render(request, "reports/public_list.html", {"page": page})
+
+
+@require_GET
+def public_map_data(request):
+    reports = Report.objects.filter(
+        commune=request.commune, status__in=PUBLIC_STATUSES, latitude__isnull=False
+    ).select_related("category__parent", "sector")[:1000]
+    return JsonResponse({"reports": [public_data(r) for r in reports]})
+
+
+def public_detail(request, code):
+    report = get_object_or_404(
+        Report.objects.select_related("category__parent", "sector"), commune=request.commune, code=normalise_code(code),
+        status__in=PUBLIC_STATUSES,
+    )
+    photos = report.photos.filter(is_public=True)
+    return render(request, "reports/public_detail.html", {"report": report, "photos": photos})
