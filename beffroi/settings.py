@@ -278,6 +278,11 @@ PUSH_ALLOWED_HOSTS = env_list(
 )
 PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64)
 
+# Abuse limits on anonymous reports, per connection (counted under a hash of
+# the address, for an hour): submissions, and messages on follow-up pages.
+REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 10)
+REPORT_MESSAGES_PER_HOUR = env_int("REPORT_MESSAGES_PER_HOUR", 30)
+
 # --- Security ---------------------------------------------------------------
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

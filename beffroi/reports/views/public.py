@@ -6,6 +6,8 @@ token is only known to the database by its hash.
 
 import math
 
+from django.conf import settings
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -43,7 +45,7 @@ def _too_many(request, scope, limit, window) -> bool:
 def report_form(request):
     form = ReportForm(request.POST or None, request.FILES or None, commune=request.commune)
     if request.method == "POST":
-        if _too_many(request, "report-submit", 10, 3600):
+        if _too_many(request, "report-submit", settings.REPORTS_PER_HOUR, 3600):
             messages.error(request, "Trop de signalements envoyés depuis cette connexion : réessayez dans une heure.")
             return render(request, "reports/form.html", {"form": form}, status=429)
         if form.is_valid():
@@ -83,7 +85,7 @@ def follow(request, token):
     report = _report_or_404(token)
     form = AuthorMessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        if _too_many(request, "report-message", 30, 3600):
+        if _too_many(request, "report-message", settings.REPORT_MESSAGES_PER_HOUR, 3600):
             messages.error(request, "Trop de messages envoyés : réessayez plus tard.")
             status = 429
         elif form.is_valid():
