@@ -7,7 +7,6 @@ token is only known to the database by its hash.
 import math
 
 from django.conf import settings
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
