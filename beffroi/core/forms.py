@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from beffroi.core.geo import validate_area
-from beffroi.core.images import ImageRejected, sanitize_image
+from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
 from beffroi.core.models import Membership, Organisation, Sector, Service
 
 MAX_GEOJSON_BYTES = 2 * 1024 * 1024
@@ -67,6 +67,7 @@ class CommuneForm(forms.ModelForm):
         if not upload:
             return None
         try:
+            check_upload_size(upload.size)
             return sanitize_image(upload.read())
         except ImageRejected as exc:
             raise ValidationError(str(exc)) from exc

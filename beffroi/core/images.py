@@ -75,9 +75,14 @@ def _resized(image: Image.Image, width: int) -> Image.Image:
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
-def sanitize_image(data: bytes) -> CleanImage:
-    if len(data) > settings.IMAGE_MAX_BYTES:
+def check_upload_size(size: int) -> None:
+    """Before reading an upload: a huge file is refused without loading it."""
+    if size > settings.IMAGE_MAX_BYTES:
         raise ImageRejected(f"Image trop lourde : au plus {settings.IMAGE_MAX_BYTES // (1024 * 1024)} Mo.")
+
+
+def sanitize_image(data: bytes) -> CleanImage:
+    check_upload_size(len(data))
     if not data:
         raise ImageRejected("Le fichier envoyé est vide.")
     clean = _pixels_only(_open(data))

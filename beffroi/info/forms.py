@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from beffroi.core.images import ImageRejected, sanitize_image
+from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
 from beffroi.core.models import Sector
 from beffroi.info.models import Post, Screen, Topic
 
@@ -139,6 +139,7 @@ class PostForm(forms.ModelForm):
         if not upload:
             return None
         try:
+            check_upload_size(upload.size)
             self.clean_image_data = sanitize_image(upload.read())
         except ImageRejected as exc:
             raise ValidationError(str(exc)) from exc

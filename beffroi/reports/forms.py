@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from beffroi.core.images import ImageRejected, sanitize_image
+from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
 from beffroi.core.models import Membership, Service
 from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, Report, ReportEntry
 from beffroi.reports.services import MAX_MESSAGE
@@ -32,6 +32,7 @@ class PhotosField(forms.FileField):
         cleaned = []
         for upload in files:
             try:
+                check_upload_size(upload.size)
                 cleaned.append(sanitize_image(upload.read()))
             except ImageRejected as exc:
                 raise ValidationError(f"« {upload.name[:60]} » : {exc}") from exc

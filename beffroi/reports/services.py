@@ -438,14 +438,20 @@ def escalate_if_unacknowledged(*, report_id: int, now=None) -> bool:
         if current is None or current.status != Report.Status.NEW or current.escalated_at is not None:
             return False
         current.escalated_at = now
-        current.save(update_fields=["escalated_at"])
         head = current.service.head if current.service_id else None
         text = "Pas encore pris en compte : le service a été relancé par courriel"
-        text += f", et son responsable ({head.display_name}) prévenu." if head else "."
+        if head is not None:
+            text += f", et le signalement confié à son responsable, {head.display_name}."
+            current.assignee = head
+        else:
+            text += "."
+        current.save(update_fields=["escalated_at", "assignee"])
         _entry(current, ReportEntry.Kind.ESCALATION, text=text, public=False)
         journal.record(actor=None, organisation=current.organisation, action="report.escalate", target=current)
         _tell_consoles(current)
         enqueue(tasks.send_escalation_email, current.pk)
+        if head is not None:
+            enqueue(tasks.notify_agents, current.pk)
     return True
 
 

@@ -68,6 +68,8 @@ def test_an_unacknowledged_report_is_escalated_once(territory, report, django_ca
     assert escalate_if_unacknowledged(report_id=report.pk) is False
     entry = ReportEntry.objects.get(report=report, kind=ReportEntry.Kind.ESCALATION)
     assert head.display_name in entry.text and not entry.public
+    report.refresh_from_db()
+    assert report.assignee == head
     from beffroi.reports.tasks import send_escalation_email
 
     assert send_escalation_email.func(report.pk) == 1
