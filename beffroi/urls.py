@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("beffroi.site.urls")),
     path("", include("beffroi.reports.urls")),
     path("api/v1/", api.urls),
+    path("open311/v2/", include("beffroi.reports.open311.urls")),
     path("compte/", include("allauth.urls")),
     path("gestion/", include("beffroi.backoffice_urls")),
 ]
