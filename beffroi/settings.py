@@ -282,6 +282,8 @@ PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64)
 # the address, for an hour): submissions, and messages on follow-up pages.
 REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 10)
 REPORT_MESSAGES_PER_HOUR = env_int("REPORT_MESSAGES_PER_HOUR", 30)
+# Reports an Open311 client may file per hour with its key.
+OPEN311_REQUESTS_PER_HOUR = env_int("OPEN311_REQUESTS_PER_HOUR", 600)
 
 # --- Security ---------------------------------------------------------------
 

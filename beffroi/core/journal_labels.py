@@ -10,6 +10,21 @@ VERBS = {
     "withdraw": "retrait",
     "expire": "expiration",
     "to_draft": "retour au brouillon",
+    "acknowledge": "prise en compte",
+    "start": "début du traitement",
+    "resolve": "résolution",
+    "reject": "rejet",
+    "mark_duplicate": "doublon",
+    "transfer": "transfert",
+    "reopen": "réouverture",
+    "assign": "attribution",
+    "reply": "réponse publique",
+    "note": "note interne",
+    "question": "question à l’auteur",
+    "photo": "photo",
+    "moderate": "publication",
+    "escalate": "relance",
+    "purge": "effacement",
 }
 NOUNS = {
     "post": "publication",
@@ -20,6 +35,10 @@ NOUNS = {
     "organisation": "commune",
     "domain": "nom de domaine",
     "membership": "rattachement",
+    "report": "signalement",
+    "open311_client": "client Open311",
+    "category": "catégorie de signalement",
+    "routingrule": "règle d’orientation",
 }
 
 

@@ -65,9 +65,14 @@ class Category(models.Model):
 
 class ReportQuerySet(models.QuerySet):
     OPEN = ("new", "acknowledged", "in_progress", "reopened")
+    # Rejected reports and merged duplicates are not shown to the public.
+    PUBLIC = (*OPEN, "resolved")
 
     def open(self):
         return self.filter(status__in=self.OPEN)
+
+    def public(self):
+        return self.filter(status__in=self.PUBLIC)
 
     def received_by(self, organisation):
         return self.filter(organisation=organisation)

@@ -259,7 +259,12 @@ def report_author_message(*, report: Report, text: str = "", photos: list[CleanI
 
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().select_related("category", "service", "sector").get(pk=report.pk)
+    # "of self": PostgreSQL cannot lock the nullable side of the outer joins.
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("category", "service", "sector")
+        .get(pk=report.pk)
+    )
 
 
 @transaction.atomic

@@ -15,9 +15,12 @@ def new_code() -> str:
 
 
 def normalise_code(text: str) -> str:
+    """A code as typed ("4k7q 2m9p", with O for 0...) in its stored form; "" if it cannot be one."""
     cleaned = text.strip().upper().replace(" ", "").replace("-", "")
     cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-    return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else ""
+    if len(cleaned) != 8 or any(c not in ALPHABET for c in cleaned):
+        return ""
+    return f"{cleaned[:4]}-{cleaned[4:]}"
 
 
 def new_token() -> str:

@@ -6,7 +6,6 @@ resist guessing, and finding a client by the hash of its key is one index read.
 
 import hashlib
 import secrets
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,7 +16,6 @@ from beffroi.reports.models import Open311Client
 
 KEY_BYTES = 32
 MAX_KEY_LENGTH = 200
-DEFAULT_REQUESTS_PER_HOUR = 600
 
 
 def new_key() -> str:
@@ -55,12 +53,7 @@ def client_for_key(key: str, commune) -> Open311Client | None:
 
 
 def allow_request(client: Open311Client) -> bool:
-    """Count one filing for this key; False past OPEN311_REQUESTS_PER_HOUR.
-
-    The throttle keys its counters by scope and by the caller's address; a
-    client is counted by its key wherever it connects from, so the address
-    is left out.
-    """
-    limit = getattr(settings, "OPEN311_REQUESTS_PER_HOUR", DEFAULT_REQUESTS_PER_HOUR)
-    caller = SimpleNamespace(META={})
-    return throttle.allow(caller, scope=f"open311-post:{client.pk}", limit=limit, window_seconds=3600)
+    """Count one filing for this key, wherever it connects from; False past OPEN311_REQUESTS_PER_HOUR."""
+    return throttle.allow(
+        scope="open311-post", identity=str(client.pk), limit=settings.OPEN311_REQUESTS_PER_HOUR, window_seconds=3600
+    )

@@ -15,7 +15,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 from beffroi.reports.models import Category, Report, ReportEntry, ReportPhoto, ReportQuerySet
 from beffroi.reports.open311.formats import Open311Error
 from beffroi.reports.tokens import normalise_code
-from beffroi.reports.views.public import PUBLIC_STATUSES
 
 WINDOW = timedelta(days=90)  # the spec's default span, and the longest one asked
 MAX_RESULTS = 1000  # the spec's default limit
@@ -25,8 +24,8 @@ CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 SERVICE_CODE = re.compile(r"[0-9]{1,18}")
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 STATUSES = {
-    "open": [s for s in PUBLIC_STATUSES if s in ReportQuerySet.OPEN],
-    "closed": [s for s in PUBLIC_STATUSES if s not in ReportQuerySet.OPEN],
+    "open": [s for s in ReportQuerySet.PUBLIC if s in ReportQuerySet.OPEN],
+    "closed": [s for s in ReportQuerySet.PUBLIC if s not in ReportQuerySet.OPEN],
 }
 
 
@@ -95,7 +94,7 @@ def public_reports(commune):
         ReportEntry.objects.filter(report=OuterRef("pk"), public=True).order_by("-created_at").values("created_at")[:1]
     )
     return (
-        Report.objects.filter(commune=commune, status__in=PUBLIC_STATUSES)
+        Report.objects.public().filter(commune=commune)
         .select_related("category", "commune", "organisation", "service", "sector")
         .prefetch_related(Prefetch("photos", queryset=ReportPhoto.objects.filter(is_public=True), to_attr="public_photos"))
         .annotate(last_public_change=Subquery(last_public_change))

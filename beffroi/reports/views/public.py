@@ -32,9 +32,6 @@ from beffroi.reports.services import (
 from beffroi.reports.tokens import normalise_code
 
 NEARBY_METRES = 200
-PUBLIC_STATUSES = (
-    Report.Status.NEW, Report.Status.ACKNOWLEDGED, Report.Status.IN_PROGRESS, Report.Status.REOPENED, Report.Status.RESOLVED,
-)
 
 
 def _too_many(request, scope, limit, window) -> bool:
@@ -203,7 +200,7 @@ def follow_existing(request, code):
 
 def public_list(request):
     reports = (
-        Report.objects.filter(commune=request.commune, status__in=PUBLIC_STATUSES)
+        Report.objects.public().filter(commune=request.commune)
         .select_related("category__parent", "sector")
         .prefetch_related("photos")
     )
@@ -213,16 +210,14 @@ def public_list(request):
 
 @require_GET
 def public_map_data(request):
-    reports = Report.objects.filter(
-        commune=request.commune, status__in=PUBLIC_STATUSES, latitude__isnull=False
-    ).select_related("category__parent", "sector")[:1000]
+    reports = Report.objects.public().filter(commune=request.commune, latitude__isnull=False).select_related("category__parent", "sector")[:1000]
     return JsonResponse({"reports": [public_data(r) for r in reports]})
 
 
 def public_detail(request, code):
     report = get_object_or_404(
-        Report.objects.select_related("category__parent", "sector"), commune=request.commune, code=normalise_code(code),
-        status__in=PUBLIC_STATUSES,
+        Report.objects.public().select_related("category__parent", "sector"), commune=request.commune,
+        code=normalise_code(code),
     )
     photos = report.photos.filter(is_public=True)
     return render(request, "reports/public_detail.html", {"report": report, "photos": photos})
