@@ -2,10 +2,12 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
-from beffroi.core.models import Membership, Service
+from beffroi.core.models import Membership, Sector, Service
 from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, Report, ReportEntry
+from beffroi.reports.selectors import AGES, PERIODS
 from beffroi.reports.services import MAX_MESSAGE
 
 PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif"
@@ -110,13 +112,36 @@ class QueueFilterForm(forms.Form):
     )
     categorie = forms.ModelChoiceField(label="Catégorie", queryset=Category.objects.none(), required=False, empty_label="Toutes")
     service = forms.ModelChoiceField(label="Service", queryset=Service.objects.none(), required=False, empty_label="Tous")
-    quartier = forms.CharField(label="Quartier", required=False, max_length=80)
-    age = forms.IntegerField(label="Déposés depuis (jours)", required=False, min_value=0, max_value=3650)
+    quartier = forms.ModelChoiceField(label="Quartier", queryset=Sector.objects.none(), required=False, empty_label="Tous")
+    age = forms.ChoiceField(
+        label="Déposés depuis", required=False,
+        choices=[("", "Peu importe"), *((key, label) for key, (label, _newer, _older) in AGES.items())],
+    )
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["categorie"].queryset = Category.objects.filter(reports__organisation=organisation).distinct()
+        received = Q(reports__organisation=organisation) | Q(children__reports__organisation=organisation)
+        self.fields["categorie"].queryset = (
+            Category.objects.filter(received).distinct().select_related("parent")
+            .order_by("organisation_id", "parent__position", "parent__name", "position", "name")
+        )
+        self.fields["categorie"].help_text = "Un groupe vaut pour toutes ses catégories."
         self.fields["service"].queryset = Service.objects.filter(organisation=organisation)
+        sectors = Sector.objects.filter(Q(organisation=organisation) | Q(organisation__parent=organisation))
+        self.fields["quartier"].queryset = sectors.select_related("organisation").order_by("organisation__name", "name")
+        if organisation.children.filter(sectors__isnull=False).exists():
+            self.fields["quartier"].label_from_instance = lambda s: f"{s.organisation.name} — {s.name}"
+
+    @property
+    def is_filtered(self) -> bool:
+        """Anything else than the default (open reports, all of them)."""
+        return self.is_bound and self.is_valid() and any(self.cleaned_data.values())
+
+
+class PeriodForm(forms.Form):
+    periode = forms.TypedChoiceField(
+        label="Période", choices=list(PERIODS.items()), coerce=int, required=False, empty_value=30
+    )
 
 
 class TransitionForm(forms.Form):
@@ -132,6 +157,7 @@ class TransferForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.select_related("organisation").order_by("organisation__name", "name")
+        self.fields["service"].empty_label = "Choisissez…"
         self.fields["service"].label_from_instance = lambda s: f"{s.organisation.name} — {s.name}"
 
 

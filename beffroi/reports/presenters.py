@@ -8,6 +8,11 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
+def _local(value) -> str:
+    """The date and time in the commune's time zone, as the console shows it."""
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
 def console_data(report) -> dict:
     """What an agent's console shows in its queue (only agents of the receiving organisation get it)."""
     overdue = bool(report.is_open and report.due_at and report.due_at < timezone.now())
@@ -24,7 +29,9 @@ def console_data(report) -> dict:
         "latitude": float(report.latitude) if report.latitude is not None else None,
         "longitude": float(report.longitude) if report.longitude is not None else None,
         "created_at": _iso(report.created_at),
+        "created_label": _local(report.created_at),
         "due_at": _iso(report.due_at),
+        "due_label": _local(report.due_at),
         "overdue": overdue,
     }
 
@@ -33,6 +40,7 @@ def public_data(report) -> dict:
     """What anyone may see: no author text, no photo unless approved."""
     return {
         "code": report.code,
+        "url": reverse("reports:public_detail", kwargs={"code": report.code}),
         "category": str(report.category),
         "status": report.status,
         "status_label": report.get_status_display(),

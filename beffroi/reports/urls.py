@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from beffroi.reports.views import console, public
+from beffroi.reports.views import console, dashboard, public, settings
 
 app_name = "reports"
 
@@ -19,7 +19,14 @@ urlpatterns = [
     # Agents (under /gestion/: login, second factor and role checked by StaffAccessMiddleware).
     path("gestion/signalements/", console.queue, name="console"),
     path("gestion/signalements/notifications/", console.push_subscription, name="console_push"),
+    path("gestion/signalements/carte/", console.map_view, name="console_map"),
+    path("gestion/signalements/carte.json", console.map_data, name="console_map_data"),
+    path("gestion/signalements/tableau-de-bord/", dashboard.dashboard_view, name="console_dashboard"),
+    path("gestion/signalements/export.csv", dashboard.export_csv, name="console_export"),
+    # Administrators' settings (before <code>/, which would take their paths).
+    path("gestion/signalements/reglages/", settings.report_settings, name="console_settings"),
     path("gestion/signalements/photo/<int:photo_id>/<int:width>/", console.photo, name="console_photo"),
+    path("gestion/signalements/reglages/", include([pattern for crud in settings.CRUDS for pattern in crud.urls()])),
     path("gestion/signalements/<str:code>/", console.detail, name="console_detail"),
     path("gestion/signalements/<str:code>/etat/<str:action>/", console.transition, name="console_transition"),
     path("gestion/signalements/<str:code>/transfert/", console.transfer, name="console_transfer"),

@@ -1,12 +1,16 @@
-"""List, create, edit and delete a commune's settings objects, the same way for each.
+"""List, create, edit and delete an organisation's settings objects, the same way for each.
 
 ``SettingsCrud`` describes one kind of object; ``urls()`` gives its four views.
-Every write goes through ``settings_object_save``/``settings_object_delete``.
+Every write goes through its ``save``/``delete`` services (by default
+``settings_object_save``/``settings_object_delete``); another app may give its
+own, with its own URL namespace, templates and queryset.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -22,13 +26,41 @@ class SettingsCrud:
     slug: str  # URL segment, e.g. "quartiers"
     plural: str  # "Quartiers"
     singular: str  # "un quartier"
-    columns: list[tuple[str, str]] = field(default_factory=list)  # (attribute, heading)
+    # (attribute, heading); the attribute may be a function of the object.
+    columns: list[tuple[str | Callable, str]] = field(default_factory=list)
     form_takes_commune: bool = False
     permission: str = "manage_site"
+    namespace: str = "backoffice"
+    url_prefix: str = ""  # before the model name in URL names: "console_" → "console_category_list"
+    save: Callable = settings_object_save  # (*, actor, organisation, form) → instance
+    delete: Callable = settings_object_delete  # (*, actor, organisation, instance)
+    queryset: Callable | None = None  # request → the objects of its organisation
+    list_template: str = "backoffice/crud_list.html"
+    form_template: str = "backoffice/crud_form.html"
+    intro: str = ""  # a sentence above the list
 
     @property
     def name(self) -> str:
         return self.model._meta.model_name
+
+    def _url_name(self, action: str) -> str:
+        return f"{self.url_prefix}{self.name}_{action}"
+
+    @property
+    def list_url(self) -> str:
+        return f"{self.namespace}:{self._url_name('list')}"
+
+    @property
+    def create_url(self) -> str:
+        return f"{self.namespace}:{self._url_name('create')}"
+
+    @property
+    def edit_url(self) -> str:
+        return f"{self.namespace}:{self._url_name('edit')}"
+
+    @property
+    def delete_url(self) -> str:
+        return f"{self.namespace}:{self._url_name('delete')}"
 
     def _form(self, request, instance=None):
         kwargs = {"instance": instance}
@@ -37,45 +69,57 @@ class SettingsCrud:
         return self.form_class(request.POST or None, request.FILES or None, **kwargs)
 
     def _objects(self, request):
+        if self.queryset is not None:
+            return self.queryset(request)
         return self.model.objects.filter(organisation=request.commune)
+
+    @staticmethod
+    def _cell(obj, attr):
+        return attr(obj) if callable(attr) else getattr(obj, attr)
 
     def list_view(self, request):
         rows = [
-            {"object": obj, "cells": [getattr(obj, attr) for attr, _ in self.columns]} for obj in self._objects(request)
+            {"object": obj, "cells": [self._cell(obj, attr) for attr, _ in self.columns]} for obj in self._objects(request)
         ]
-        return render(request, "backoffice/crud_list.html", {"crud": self, "rows": rows})
+        return render(request, self.list_template, {"crud": self, "rows": rows})
 
     def edit_view(self, request, pk=None):
         instance = get_object_or_404(self._objects(request), pk=pk) if pk else None
         form = self._form(request, instance)
         if request.method == "POST":
             if form.is_valid():
-                settings_object_save(actor=request.user, organisation=request.commune, form=form)
-                messages.success(request, "Modifications enregistrées.")
-                return redirect(reverse(f"backoffice:{self.name}_list"))
+                try:
+                    self.save(actor=request.user, organisation=request.commune, form=form)
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    messages.success(request, "Modifications enregistrées.")
+                    return redirect(reverse(self.list_url))
             status = 400
         else:
             status = 200
-        return render(request, "backoffice/crud_form.html", {"crud": self, "form": form, "instance": instance}, status=status)
+        return render(request, self.form_template, {"crud": self, "form": form, "instance": instance}, status=status)
 
     def delete_view(self, request, pk):
         instance = get_object_or_404(self._objects(request), pk=pk)
         if request.method == "POST":
             try:
-                settings_object_delete(actor=request.user, organisation=request.commune, instance=instance)
+                self.delete(actor=request.user, organisation=request.commune, instance=instance)
             except ProtectedError:
                 messages.error(request, "Suppression impossible : cet élément est encore utilisé.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
             else:
-                messages.success(request, f"{instance} a été supprimé.")
-            return redirect(reverse(f"backoffice:{self.name}_list"))
-        cancel_url = reverse(f"backoffice:{self.name}_list")
+                messages.success(request, f"« {instance} » a été supprimé.")
+            return redirect(reverse(self.list_url))
+        cancel_url = reverse(self.list_url)
         return render(request, "backoffice/confirm_delete.html", {"object": instance, "cancel_url": cancel_url})
 
     def urls(self):
         guard = requires(self.permission)
         return [
-            path(f"{self.slug}/", guard(self.list_view), name=f"{self.name}_list"),
-            path(f"{self.slug}/ajouter/", guard(self.edit_view), name=f"{self.name}_create"),
-            path(f"{self.slug}/<int:pk>/", guard(self.edit_view), name=f"{self.name}_edit"),
-            path(f"{self.slug}/<int:pk>/supprimer/", guard(self.delete_view), name=f"{self.name}_delete"),
+            path(f"{self.slug}/", guard(self.list_view), name=self._url_name("list")),
+            path(f"{self.slug}/ajouter/", guard(self.edit_view), name=self._url_name("create")),
+            path(f"{self.slug}/<int:pk>/", guard(self.edit_view), name=self._url_name("edit")),
+            path(f"{self.slug}/<int:pk>/supprimer/", guard(self.delete_view), name=self._url_name("delete")),
         ]

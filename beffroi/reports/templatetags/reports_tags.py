@@ -3,7 +3,9 @@ from django.conf import settings
 from django.utils.html import format_html
 
 from beffroi.core.geo import area_bounds
+from beffroi.realtime import channels
 from beffroi.reports.models import Report
+from beffroi.reports.selectors import channel_head
 
 register = template.Library()
 
@@ -14,6 +16,12 @@ DEFAULT_CENTRE = (50.507, 2.797)  # Haisnes, for communes with no outline yet
 @register.filter
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
+
+
+@register.simple_tag
+def report_stream_head(report) -> int:
+    """The last event of a report's followers' channel: its page follows from there."""
+    return channel_head(channels.report(report.pk))
 
 
 @register.simple_tag

@@ -1,6 +1,6 @@
 """The agents' console: the live queue of the reports their organisation received."""
 
-from datetime import timedelta
+from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,10 +8,11 @@ from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.core.permissions import requires
+from beffroi.realtime import channels
 from beffroi.reports.forms import (
     AgentPhotoForm,
     AssignForm,
@@ -26,6 +27,7 @@ from beffroi.reports.models import Report, ReportPhoto
 from beffroi.reports.photos import photo_response
 from beffroi.reports.presenters import console_data
 from beffroi.reports.push import read_push_subscription
+from beffroi.reports.selectors import channel_head, filter_reports
 from beffroi.reports.services import (
     agent_push_subscribe,
     report_agent_photo,
@@ -47,32 +49,60 @@ def _report(request, code) -> Report:
     return get_object_or_404(_received(request), code=normalise_code(code))
 
 
+def _filtered(request):
+    """The received reports, through the console's filters (open ones by default)."""
+    form = QueueFilterForm(request.GET or None, organisation=request.commune)
+    if form.is_bound and not form.is_valid():
+        return form, _received(request).open(), 400
+    return form, filter_reports(_received(request), form.cleaned_data if form.is_bound else {}), 200
+
+
 @requires("handle_reports")
 def queue(request):
-    form = QueueFilterForm(request.GET or None, organisation=request.commune)
-    reports = _received(request)
-    status = 200
-    if form.is_bound and not form.is_valid():
-        status = 400
-        reports = reports.open()
-    else:
-        data = form.cleaned_data if form.is_bound else {}
-        state = data.get("etat") or ""
-        if state == "":
-            reports = reports.open()
-        elif state != "tous":
-            reports = reports.filter(status=state)
-        if data.get("categorie"):
-            reports = reports.filter(category=data["categorie"])
-        if data.get("service"):
-            reports = reports.filter(service=data["service"])
-        if data.get("quartier"):
-            reports = reports.filter(sector__slug=data["quartier"])
-        if data.get("age") is not None:
-            reports = reports.filter(created_at__gte=timezone.now() - timedelta(days=data["age"]))
+    form, reports, status = _filtered(request)
     page = Paginator(reports, 50).get_page(request.GET.get("page"))
     rows = [console_data(r) for r in page.object_list]
-    return render(request, "reports/console_queue.html", {"form": form, "page": page, "rows": rows}, status=status)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "since": channel_head(channels.reports_received(request.commune.pk)),
+        # New reports are inserted live only where they belong: the first page, unfiltered.
+        "live_insert": page.number == 1 and not form.is_filtered,
+    }
+    return render(request, "reports/console_queue.html", context, status=status)
+
+
+MAP_LIMIT = 1000
+
+
+@requires("handle_reports")
+def map_view(request):
+    """The open reports on a map, coloured by status; the same ones listed below it."""
+    form, reports, status = _filtered(request)
+    reports = list(reports[:MAP_LIMIT])
+    now = timezone.now()
+    for report in reports:
+        report.late = bool(report.is_open and report.due_at and report.due_at < now)
+    counts = Counter(r.status for r in reports)
+    legend = [(value, label, counts[value]) for value, label in Report.Status.choices if counts[value]]
+    context = {
+        "form": form,
+        "located": [r for r in reports if r.latitude is not None],
+        "unlocated": [r for r in reports if r.latitude is None],
+        "legend": legend,
+        "truncated": len(reports) == MAP_LIMIT,
+    }
+    return render(request, "reports/console_map.html", context, status=status)
+
+
+@require_GET
+@requires("handle_reports")
+def map_data(request):
+    """The map's markers: the received reports that have a position, as filtered."""
+    _form, reports, status = _filtered(request)
+    located = reports.filter(latitude__isnull=False, longitude__isnull=False)[:MAP_LIMIT]
+    return JsonResponse({"reports": [console_data(r) for r in located]}, status=status)
 
 
 def _nearby_duplicates(report: Report):
@@ -113,6 +143,7 @@ def detail(request, code):
         "can_transfer": REPORT_LIFECYCLE.transitions.get((report.status, "transfer")) is not None,
         "duplicates": _nearby_duplicates(report),
         "history": JournalEntry.objects.filter(object_type="reports.report", object_id=str(report.pk)).order_by("-seq")[:30],
+        "since": channel_head(channels.reports_received(request.commune.pk)),
     }
     return render(request, "reports/console_detail.html", context)
 

@@ -4,6 +4,8 @@
   const page = document.getElementById("follow");
   if (!page) return;
   const timeline = document.getElementById("timeline");
+  const live = document.getElementById("follow-live");
+  let since = page.dataset.since || "";
   let retryDelay = 2000;
 
   function reloadTimeline() {
@@ -15,27 +17,51 @@
       }).catch(() => {});
   }
 
+  function now() {
+    return new Intl.DateTimeFormat("fr-FR", {hour: "2-digit", minute: "2-digit"}).format(new Date()).replace(":", " h ");
+  }
+
+  function onChanged(event) {
+    if (event.lastEventId) since = event.lastEventId;
+    const data = JSON.parse(event.data);
+    const status = document.getElementById("report-status");
+    if (status && data.status && status.textContent !== data.status_label) {
+      status.textContent = data.status_label;
+      status.className = "status status--" + data.status;
+      live.textContent = "À " + now() + ", le signalement est passé à l’état : " + data.status_label + ".";
+    } else {
+      live.textContent = "À " + now() + ", le suivi s’est enrichi d’une nouvelle étape.";
+    }
+    reloadTimeline();
+  }
+
   function connect() {
     if (!("EventSource" in window)) return;
-    const source = new EventSource("/flux/signalement?jeton=" + encodeURIComponent(page.dataset.token));
-    source.addEventListener("report.changed", (event) => {
-      const data = JSON.parse(event.data);
-      const status = document.getElementById("report-status");
-      if (status && data.status) {
-        status.textContent = data.status_label;
-        status.className = "status status--" + data.status;
-      }
-      reloadTimeline();
-    });
+    let url = "/flux/signalement?jeton=" + encodeURIComponent(page.dataset.token);
+    if (since) url += "&since=" + encodeURIComponent(since);
+    const source = new EventSource(url);
+    source.addEventListener("report.changed", onChanged);
+    source.addEventListener("reset", reloadTimeline);
     source.addEventListener("open", () => { retryDelay = 2000; });
     source.addEventListener("error", () => {
       if (source.readyState === EventSource.CLOSED) {
-        setTimeout(connect, retryDelay);
+        setTimeout(connect, retryDelay + Math.random() * 1000);
         retryDelay = Math.min(retryDelay * 2, 60000);
       }
     });
   }
   connect();
+
+  // The secret link, copied in one gesture (the page shows it just after the report is sent).
+  const copy = document.getElementById("copy-link");
+  if (copy && navigator.clipboard) {
+    document.getElementById("copy-actions").hidden = false;
+    copy.addEventListener("click", () => {
+      const say = (text) => { document.getElementById("copy-status").textContent = text; };
+      navigator.clipboard.writeText(document.getElementById("follow-link").href)
+        .then(() => say("Lien copié."), () => say("Copie impossible : sélectionnez le lien à la main."));
+    });
+  }
 
   const pushBox = document.getElementById("follow-push");
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return;

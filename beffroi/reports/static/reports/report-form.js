@@ -19,8 +19,10 @@
     longitude.value = lon.toFixed(6);
     if (map) {
       if (marker) marker.setLatLng([lat, lon]);
-      else marker = L.marker([lat, lon], {draggable: true, keyboard: true, title: "Lieu du problème"}).addTo(map)
-        .on("dragend", (event) => { const p = event.target.getLatLng(); place(p.lat, p.lng); });
+      else marker = L.marker([lat, lon], {
+        draggable: true, keyboard: false, title: "Lieu du problème",
+        icon: L.divIcon({className: "map-pin map-pin--here", iconSize: [26, 26], iconAnchor: [13, 13]}),
+      }).addTo(map).on("dragend", (event) => { const p = event.target.getLatLng(); place(p.lat, p.lng); });
     }
     lookNearby();
   }
@@ -67,22 +69,39 @@
 
   category.addEventListener("change", lookNearby);
 
+  const actions = document.getElementById("map-actions");
   if (window.L && mapElement) {
     try {
       map = window.beffroiMap(mapElement, 15);
       document.getElementById("map-help").hidden = false;
-      map.on("click", (event) => place(event.latlng.lat, event.latlng.lng));
-      if (latitude.value && longitude.value) place(parseFloat(latitude.value), parseFloat(longitude.value));
+      map.on("click", (event) => {
+        place(event.latlng.lat, event.latlng.lng);
+        status.textContent = "Repère placé.";
+      });
+      if (latitude.value && longitude.value) {
+        place(parseFloat(latitude.value), parseFloat(longitude.value));
+        map.setView([parseFloat(latitude.value), parseFloat(longitude.value)], 17);
+      }
+      // Keyboard users move the map with the arrows, then place the pin at its centre.
+      const centre = document.getElementById("pin-centre");
+      centre.hidden = actions.hidden = false;
+      centre.addEventListener("click", () => {
+        const point = map.getCenter();
+        place(point.lat, point.lng);
+        status.textContent = "Repère placé au centre de la carte.";
+      });
     } catch (error) {
       mapElement.hidden = true;  // the address field remains
+      map = null;
     }
   }
   if ("geolocation" in navigator) {
-    document.getElementById("map-actions").hidden = false;
-    document.getElementById("use-position").addEventListener("click", () => {
+    const button = document.getElementById("use-position");
+    button.hidden = actions.hidden = false;
+    button.addEventListener("click", () => {
       status.textContent = "Recherche de votre position…";
       navigator.geolocation.getCurrentPosition((position) => {
-        status.textContent = "Position trouvée (précision " + Math.round(position.coords.accuracy) + " m).";
+        status.textContent = "Position trouvée (précision : " + Math.round(position.coords.accuracy) + " m) ; repère placé.";
         place(position.coords.latitude, position.coords.longitude);
         if (map) map.setView([position.coords.latitude, position.coords.longitude], 17);
       }, () => { status.textContent = "Position indisponible : placez le repère sur la carte ou indiquez une adresse."; },

@@ -1,0 +1,159 @@
+"""Administrators' settings of the reports: categories, routing rules, on-call
+rota (lists and forms through SettingsCrud) and the organisation's settings."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from beffroi.core.permissions import requires
+from beffroi.core.views.crud import SettingsCrud
+from beffroi.reports.forms_settings import CategoryForm, OnCallShiftForm, ReportSettingsForm, RoutingRuleForm
+from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.services_settings import (
+    on_call_shift_delete,
+    on_call_shift_save,
+    report_category_delete,
+    report_category_save,
+    report_settings_update,
+    routing_rule_delete,
+    routing_rule_save,
+)
+
+PERMISSION = "manage_reports"
+
+
+def _yes_no(value: bool) -> str:
+    return "oui" if value else "non"
+
+
+def _categories(request):
+    # Each group, then its categories.
+    return (
+        Category.objects.filter(organisation=request.commune)
+        .select_related("parent")
+        .prefetch_related("competent_for", "children")
+        .order_by(
+            Coalesce(F("parent__position"), F("position")), Coalesce(F("parent__name"), F("name")),
+            F("parent").asc(nulls_first=True), "position", "name",
+        )
+    )
+
+
+def _deadline(category) -> str:
+    if category.parent_id is None and category.children.all():
+        return "celui de chaque catégorie"
+    days = category.deadline_days
+    return f"{days} jour{'s' if days > 1 else ''} ouvré{'s' if days > 1 else ''}"
+
+
+def _competence(category) -> str:
+    communes = [c.name for c in category.competent_for.all()]
+    return ", ".join(communes) if communes else "toutes"
+
+
+def _rules(request):
+    return RoutingRule.objects.filter(organisation=request.commune).select_related(
+        "category__parent", "sector", "target_organisation", "target_service", "target_agent"
+    )
+
+
+def _destination(rule) -> str:
+    where = f"{rule.target_service.name} ({rule.target_organisation.name})"
+    return f"{where}, {rule.target_agent.display_name}" if rule.target_agent_id else where
+
+
+def _shifts(request):
+    return OnCallShift.objects.filter(service__organisation=request.commune).select_related("service", "agent")
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
+
+
+@dataclass
+class ShiftCrud(SettingsCrud):
+    """The rota lists current and coming shifts first; past ones on demand."""
+
+    def list_view(self, request):
+        show_past = request.GET.get("passees") == "1"
+        shifts = self._objects(request)
+        if not show_past:
+            shifts = shifts.filter(ends_at__gte=timezone.now())
+        rows = [{"object": s, "cells": [self._cell(s, attr) for attr, _ in self.columns]} for s in shifts]
+        return render(request, self.list_template, {"crud": self, "rows": rows, "show_past": show_past})
+
+
+CATEGORIES = SettingsCrud(
+    Category, CategoryForm, "categories", "Catégories de signalement", "une catégorie",
+    [
+        (lambda c: str(c), "Catégorie"),
+        (_deadline, "Délai de traitement"),
+        (_competence, "Communes"),
+        (lambda c: _yes_no(c.is_active), "Proposée"),
+    ],
+    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
+    save=report_category_save, delete=report_category_delete, queryset=_categories,
+    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+    intro="Ce que les habitants peuvent signaler, sur deux niveaux (un groupe, puis ses catégories), "
+    "et le délai de traitement de chacune.",
+)
+RULES = SettingsCrud(
+    RoutingRule, RoutingRuleForm, "orientation", "Règles d’orientation", "une règle",
+    [
+        ("position", "Ordre"),
+        ("name", "Nom"),
+        (lambda r: str(r.category) if r.category_id else "toutes", "Catégorie"),
+        (lambda r: r.sector.name if r.sector_id else "tous", "Quartier"),
+        (lambda r: r.get_when_display(), "Quand"),
+        (_destination, "Destinataire"),
+        (lambda r: _yes_no(r.is_active), "Active"),
+    ],
+    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
+    save=routing_rule_save, delete=routing_rule_delete, queryset=_rules,
+    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+    intro="Où part chaque signalement : la première règle qui correspond, dans l’ordre, l’emporte ; "
+    "sans règle qui corresponde, il va au service de tri.",
+)
+SHIFTS = ShiftCrud(
+    OnCallShift, OnCallShiftForm, "astreintes", "Astreintes", "une astreinte",
+    [
+        (lambda s: s.service.name, "Service"),
+        (lambda s: s.agent.display_name, "Agent"),
+        (lambda s: _when(s.starts_at), "Début"),
+        (lambda s: _when(s.ends_at), "Fin"),
+    ],
+    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
+    save=on_call_shift_save, delete=on_call_shift_delete, queryset=_shifts,
+    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+    intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
+    "à l’agent d’astreinte du service, qui est prévenu aussitôt.",
+)
+CRUDS = [CATEGORIES, RULES, SHIFTS]
+
+
+@requires(PERMISSION)
+def report_settings(request):
+    settings, _ = ReportSettings.objects.get_or_create(organisation=request.commune)
+    form = ReportSettingsForm(request.POST or None, organisation=request.commune, settings=settings)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                report_settings_update(
+                    actor=request.user, organisation=request.commune, triage_service=data["triage_service"],
+                    office_hours=form.office_hours, escalation_minutes=data["escalation_minutes"],
+                    retention_days=data["retention_days"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Réglages enregistrés.")
+                return redirect("reports:console_settings")
+        status = 400
+    return render(request, "reports/settings.html", {"form": form}, status=status)
