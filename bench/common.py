@@ -252,14 +252,19 @@ class Installation:
         self.processes.append(process)
         return process
 
-    def start_web(self, port: int, *, workers: int = 1, backlog: int = 2048, **extra_env: str) -> subprocess.Popen:
-        """The application as ``manage.py serve`` starts it (uvicorn, uvloop, httptools)."""
+    def start_web(
+        self, port: int, *, workers: int = 1, backlog: int = 2048, name: str = "web", **extra_env: str
+    ) -> subprocess.Popen:
+        """The application as ``manage.py serve`` starts it (uvicorn, uvloop, httptools).
+
+        ``name`` names its log: a server started again after a crash keeps the first one's.
+        """
         command = [
             PYTHON, "-m", "uvicorn", "beffroi.asgi:application",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--backlog", str(backlog),
             "--loop", "uvloop", "--http", "httptools", "--lifespan", "on", "--no-access-log", "--no-server-header",
         ]
-        process = self.start("web", command, **extra_env)
+        process = self.start(name, command, **extra_env)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/", timeout=60)
         except OSError:

@@ -6,7 +6,8 @@ from django.db.models import Q
 
 from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
 from beffroi.core.models import Membership, Sector, Service
-from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, Report, ReportEntry
+from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, CategoryQuestion, Report, ReportEntry
+from beffroi.reports.questions import clean_answers
 from beffroi.reports.selectors import AGES, PERIODS
 from beffroi.reports.services import MAX_MESSAGE
 
@@ -52,6 +53,24 @@ def category_choices(commune) -> list:
     return [("", "Choisissez…"), *groups.items()]
 
 
+def question_field(question: CategoryQuestion) -> forms.Field:
+    """The form field of one question; never required by itself (only when its
+    category is the one chosen: see ReportForm.clean)."""
+    Kind = CategoryQuestion.Kind
+    common = {"label": question.label, "required": False, "help_text": question.help_text}
+    if question.kind == Kind.CHOICE:
+        return forms.ChoiceField(choices=[("", "Choisissez…"), *question.options], **common)
+    if question.kind == Kind.CHOICES:
+        return forms.MultipleChoiceField(choices=question.options, widget=forms.CheckboxSelectMultiple, **common)
+    if question.kind == Kind.TEXT:
+        return forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}), **common)
+    if question.kind == Kind.NUMBER:
+        return forms.CharField(max_length=30, widget=forms.TextInput(attrs={"inputmode": "decimal"}), **common)
+    if question.kind == Kind.DATETIME:
+        return forms.CharField(max_length=30, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+    return forms.CharField(max_length=200, **common)
+
+
 class ReportForm(forms.Form):
     category = forms.ChoiceField(label="De quoi s’agit-il ?")
     description = forms.CharField(
@@ -76,6 +95,26 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.commune = commune
         self.fields["category"].choices = category_choices(commune)
+        # Every category's questions are in the page (shown for the chosen one
+        # when scripts run; all of them, each under its category, without).
+        self._questions: dict[int, list[tuple[str, CategoryQuestion]]] = {}
+        questions = CategoryQuestion.objects.filter(
+            category__in=Category.objects.for_commune(commune).leaves()
+        ).select_related("category__parent").order_by("category__position", "category__name", "position", "id")
+        for question in questions:
+            name = f"q-{question.category_id}-{question.code}"
+            field = question_field(question)
+            field.question = question
+            self.fields[name] = field
+            self._questions.setdefault(question.category_id, []).append((name, question))
+
+    @property
+    def question_groups(self) -> list[dict]:
+        """For the template: each category that asks questions, with its fields."""
+        return [
+            {"category": pairs[0][1].category, "fields": [self[name] for name, _q in pairs]}
+            for pairs in self._questions.values()
+        ]
 
     def clean_category(self):
         value = self.cleaned_data["category"]
@@ -89,6 +128,23 @@ class ReportForm(forms.Form):
         if cleaned.get("latitude") is None and cleaned.get("longitude") is None and not cleaned.get("address"):
             if not self.has_error("address"):
                 self.add_error("address", "Indiquez le lieu : sur la carte, ou par une adresse ou un repère.")
+        category = cleaned.get("category")
+        cleaned["answers"] = {}
+        if category is not None:
+            # Only the chosen category's answers count; the others are ignored.
+            asked = self._questions.get(category.pk, [])
+            raw = {}
+            for name, question in asked:
+                value = cleaned.get(name)
+                raw[question.code] = value if isinstance(value, list) else ([value] if value else [])
+            try:
+                clean_answers(category, raw)
+            except ValidationError as exc:
+                names = {question.code: name for name, question in asked}
+                for code, messages in exc.message_dict.items():
+                    if not self.has_error(names[code]):
+                        self.add_error(names[code], messages)
+            cleaned["answers"] = raw
         return cleaned
 
 

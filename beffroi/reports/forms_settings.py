@@ -5,12 +5,14 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from beffroi.core.models import Organisation, Service, User
-from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.questions import check_options
 from beffroi.reports.services_settings import (
     MAX_RANGES,
     WEEKDAYS,
     check_category,
     check_office_hours,
+    check_question,
     check_routing_rule,
     check_shift,
     rule_sectors,
@@ -38,6 +40,57 @@ def _members(organisations):
         .distinct()
         .order_by("last_name", "first_name", "username")
     )
+
+
+class QuestionForm(forms.ModelForm):
+    """A question of a category; its choices written one per line."""
+
+    options_text = forms.CharField(
+        label="Choix proposés", required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Pour une question à choix : un choix par ligne, « clé : libellé » ou le libellé seul "
+        "(par exemple « eteint : Il est éteint »).",
+    )
+
+    class Meta:
+        model = CategoryQuestion
+        fields = ["category", "label", "code", "help_text", "kind", "required", "position"]
+        help_texts = {
+            "help_text": "Affichée aux habitants sous la question, si besoin de préciser.",
+            "required": "Les habitants ne peuvent envoyer le signalement sans y répondre.",
+            "position": "Les questions s’affichent dans l’ordre croissant de ce nombre.",
+        }
+
+    def __init__(self, *args, commune, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation = commune
+        self.fields["category"].queryset = (
+            Category.objects.filter(organisation=commune).leaves().select_related("parent").order_by("parent__name", "name")
+        )
+        self.fields["category"].empty_label = "Choisissez…"
+        self.fields["code"].required = False
+        self.fields["code"].help_text = "Lettres, chiffres et tirets ; laissé vide, il est tiré de la question."
+        if self.instance.pk and not self.is_bound:
+            self.initial["options_text"] = "\n".join(f"{key} : {label}" for key, label in self.instance.options)
+
+    def clean_code(self):
+        code = self.cleaned_data.get("code") or slugify(self.cleaned_data.get("label") or "")[:40]
+        if not code:
+            raise ValidationError("Indiquez un identifiant.")
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind:
+            try:
+                self.instance.options = check_options(kind, cleaned.get("options_text") or "")
+            except ValidationError as exc:
+                self.add_error("options_text", exc)
+        if not self.errors:
+            # The instance gets the cleaned fields only after clean(): the check needs them now.
+            self.instance.category, self.instance.code, self.instance.kind = cleaned["category"], cleaned["code"], kind
+            _raise_on_fields(self, lambda: check_question(self.instance, organisation=self.organisation))
+        return cleaned
 
 
 class CategoryForm(forms.ModelForm):

@@ -63,6 +63,42 @@ class Category(models.Model):
         return f"{self.parent.name} › {self.name}" if self.parent_id else self.name
 
 
+class CategoryQuestion(models.Model):
+    """A question asked with the reports of a category (an Open311 attribute),
+    such as « Le lampadaire est-il éteint ou clignote-t-il ? »."""
+
+    class Kind(models.TextChoices):
+        # Values are Open311's datatypes.
+        STRING = "string", "Texte court"
+        TEXT = "text", "Texte long"
+        NUMBER = "number", "Nombre"
+        DATETIME = "datetime", "Date et heure"
+        CHOICE = "singlevaluelist", "Un choix dans une liste"
+        CHOICES = "multivaluelist", "Plusieurs choix dans une liste"
+
+    category = models.ForeignKey(Category, verbose_name="catégorie", on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField("identifiant", max_length=40, help_text="Court et stable : il sert aux applications (Open311).")
+    label = models.CharField("question", max_length=200)
+    help_text = models.CharField("aide", max_length=300, blank=True)
+    kind = models.CharField("type de réponse", max_length=20, choices=Kind.choices, default=Kind.STRING)
+    # [[key, label], ...] for the two list kinds.
+    options = models.JSONField("choix proposés", default=list, blank=True)
+    required = models.BooleanField("réponse obligatoire", default=False)
+    position = models.PositiveSmallIntegerField("ordre", default=0)
+
+    class Meta:
+        verbose_name = "question"
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["category", "code"], name="unique_category_question_code")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def has_options(self) -> bool:
+        return self.kind in (self.Kind.CHOICE, self.Kind.CHOICES)
+
+
 class ReportQuerySet(models.QuerySet):
     OPEN = ("new", "acknowledged", "in_progress", "reopened")
     # Rejected reports and merged duplicates are not shown to the public.
@@ -115,6 +151,9 @@ class Report(models.Model):
     )
     # What the public page shows, written by an agent (the author's text never is).
     public_text = models.CharField("texte public", max_length=300, blank=True)
+    # The author's answers to the category's questions, as asked then:
+    # [{"code", "question", "value", "text"}] (questions may change later).
+    answers = models.JSONField("réponses aux questions", default=list, blank=True)
     followers = models.PositiveIntegerField(default=1)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

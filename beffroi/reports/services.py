@@ -8,6 +8,7 @@ may see it. Photos are written to the private storage before the transaction
 and removed if it fails.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from beffroi.reports.models import (
     ReportSubscription,
 )
 from beffroi.reports.presenters import console_data
+from beffroi.reports.questions import clean_answers, kept_after_purge
 from beffroi.reports.routing import route
 from beffroi.reports.tokens import new_code, new_token, token_hash
 from beffroi.reports.working_days import add_working_days
@@ -158,12 +160,16 @@ def _quantise(value) -> Decimal | None:
 
 def report_submit(
     *, commune, category: Category, description: str, latitude=None, longitude=None, address: str = "",
-    photos: list[CleanImage] = (), now=None,
+    photos: list[CleanImage] = (), answers: Mapping[str, list[str]] | None = None, now=None,
 ) -> Submission:
-    """File a report: route it, give its author a code and a secret link, tell the service."""
+    """File a report: route it, give its author a code and a secret link, tell the service.
+
+    ``answers``: the category's questions' answers, by question code (see questions.py).
+    """
     now = now or timezone.now()
     if not Category.objects.for_commune(commune).leaves().filter(pk=category.pk).exists():
         raise ValidationError({"category": "Cette catégorie n’existe pas pour cette commune."})
+    checked_answers = clean_answers(category, answers or {})
     description = _clean_text(description, field="description", required=True, limit=MAX_DESCRIPTION)
     address = _clean_text(address, field="address", required=False, limit=300)
     sector = _check_location(commune, latitude, longitude, address)
@@ -179,6 +185,7 @@ def report_submit(
             latitude=_quantise(latitude),
             longitude=_quantise(longitude),
             address=address,
+            answers=checked_answers,
             sector=sector,
             organisation=destination.organisation,
             service=destination.service,
@@ -483,8 +490,9 @@ def _purge(report_id: int, now) -> int:
         current.entries.exclude(text="").update(text="")
         current.description = ""
         current.address = ""
+        current.answers = kept_after_purge(current.answers)
         current.purged_at = now
-        current.save(update_fields=["description", "address", "purged_at"])
+        current.save(update_fields=["description", "address", "answers", "purged_at"])
         _entry(current, ReportEntry.Kind.PURGE, text="", public=True)
         journal.record(actor=None, organisation=current.organisation, action="report.purge", target=current)
         transaction.on_commit(lambda: [storage.delete(name) for name in names])

@@ -13,7 +13,8 @@ from django.db.models import Q
 
 from beffroi.core import journal
 from beffroi.core.models import Membership, Organisation, Sector, Service
-from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.questions import check_options
 
 WEEKDAYS = ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"]
 MAX_RANGES = 2
@@ -63,6 +64,23 @@ def check_category(category: Category, *, organisation, competent_for=()) -> Non
     communes = [c for c in competent_for if c.parent_id != organisation.pk or c.kind != Organisation.Kind.COMMUNE]
     if communes:
         errors["competent_for"] = "Seules les communes de l’agglomération peuvent être choisies."
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_question(question: CategoryQuestion, *, organisation) -> None:
+    errors = {}
+    category = question.category if question.category_id else None
+    if category is None or category.organisation_id != organisation.pk:
+        errors["category"] = "Choisissez une catégorie de l’organisation."
+    elif category.children.exists():
+        errors["category"] = "Choisissez une catégorie, pas un groupe : les habitants répondent pour une catégorie."
+    elif CategoryQuestion.objects.filter(category=category, code=question.code).exclude(pk=question.pk).exists():
+        errors["code"] = "Cette catégorie a déjà une question avec cet identifiant."
+    try:
+        check_options(question.kind, "\n".join(f"{k} : {v}" for k, v in question.options))
+    except ValidationError as exc:
+        errors["options_text"] = exc.messages
     if errors:
         raise ValidationError(errors)
 
@@ -176,6 +194,23 @@ def report_category_delete(*, actor, organisation, instance: Category) -> None:
         names = ", ".join(f"« {name} »" for name in used[:5])
         raise ValidationError(f"Des règles d’orientation portent sur cette catégorie ({names}) : modifiez-les d’abord.")
     journal.record(actor=actor, organisation=organisation, action="category.delete", target=instance)
+    instance.delete()
+
+
+@transaction.atomic
+def category_question_save(*, actor, organisation, form) -> CategoryQuestion:
+    """Save a QuestionForm. Reports already filed keep the answers as they were asked."""
+    creating = form.instance.pk is None
+    question = form.save(commit=False)
+    check_question(question, organisation=organisation)
+    question.save()
+    _record(actor, organisation, question, creating=creating, changed=form.changed_data)
+    return question
+
+
+@transaction.atomic
+def category_question_delete(*, actor, organisation, instance: CategoryQuestion) -> None:
+    journal.record(actor=actor, organisation=organisation, action="categoryquestion.delete", target=instance)
     instance.delete()
 
 

@@ -207,6 +207,7 @@ def _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste
         "collecte": category(agglomeration, waste, "collecte-non-effectuee", "Collecte non effectuée", 2),
         "bac": category(agglomeration, waste, "bac-casse", "Bac cassé ou volé", 5),
     }
+    _demo_questions(categories)
     settings, _ = ReportSettings.objects.get_or_create(organisation=haisnes)
     settings.triage_service = services["accueil"]
     settings.save()
@@ -244,21 +245,42 @@ def _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste
     _demo_reports(haisnes, categories)
 
 
+def _demo_questions(categories) -> None:
+    from beffroi.reports.models import CategoryQuestion
+
+    Kind = CategoryQuestion.Kind
+    for key, code, label, kind, options, required, help_text in [
+        ("lampadaire", "etat", "Le lampadaire est…", Kind.CHOICE,
+         [["eteint", "éteint"], ["clignote", "clignotant"], ["allume-le-jour", "allumé en plein jour"]], True, ""),
+        ("lampadaire", "numero", "Numéro inscrit sur le poteau", Kind.STRING, [], False,
+         "Une petite plaque porte souvent un numéro : il aide à trouver le bon lampadaire."),
+        ("collecte", "bacs", "Quels bacs n’ont pas été vidés ?", Kind.CHOICES,
+         [["ordures", "ordures ménagères (couvercle gris)"], ["emballages", "emballages (couvercle jaune)"],
+          ["verre", "verre"]], True, ""),
+    ]:
+        CategoryQuestion.objects.get_or_create(
+            category=categories[key], code=code,
+            defaults={"label": label, "kind": kind, "options": options, "required": required, "help_text": help_text},
+        )
+
+
 def _demo_reports(haisnes, categories) -> None:
     from beffroi.reports.models import Report
     from beffroi.reports.services import report_submit
 
     if Report.objects.filter(commune=haisnes).exists():
         return
-    for key, description, lat, lon, address in [
-        ("nid-de-poule", "Grand trou devant le numéro 12, dangereux pour les vélos.", 50.5071, 2.7962, "12 rue Jean Jaurès"),
-        ("lampadaire", "Le lampadaire ne s’allume plus depuis trois soirs.", 50.5089, 2.8041, ""),
-        ("depot-sauvage", "Sacs et encombrants déposés près du terrain de sport.", 50.4985, 2.7921, "Chemin du stade"),
-        ("collecte", "La poubelle jaune n’a pas été ramassée mardi.", 50.5102, 2.7993, "Rue de la Paix"),
+    for key, description, lat, lon, address, answers in [
+        ("nid-de-poule", "Grand trou devant le numéro 12, dangereux pour les vélos.", 50.5071, 2.7962, "12 rue Jean Jaurès",
+         {}),
+        ("lampadaire", "Le lampadaire ne s’allume plus depuis trois soirs.", 50.5089, 2.8041, "", {"etat": ["eteint"]}),
+        ("depot-sauvage", "Sacs et encombrants déposés près du terrain de sport.", 50.4985, 2.7921, "Chemin du stade", {}),
+        ("collecte", "La poubelle jaune n’a pas été ramassée mardi.", 50.5102, 2.7993, "Rue de la Paix",
+         {"bacs": ["emballages"]}),
     ]:
         report_submit(
             commune=haisnes, category=categories[key], description=description, latitude=lat, longitude=lon,
-            address=address,
+            address=address, answers=answers,
         )
 
 

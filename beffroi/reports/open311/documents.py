@@ -9,7 +9,7 @@ messages between the service and the author, are never published.
 from django.urls import reverse
 from django.utils import timezone
 
-from beffroi.reports.models import Category, Report
+from beffroi.reports.models import Category, CategoryQuestion, Report
 
 SERVICE_TYPE = "realtime"  # the service_request_id is returned at once
 PHOTO_WIDTH = 960  # as on the public page
@@ -28,15 +28,39 @@ def service(category: Category) -> dict:
         "service_code": str(category.pk),
         "service_name": category.name,
         "description": category.description or None,
-        "metadata": False,  # no attributes: the definition is an empty list
+        "metadata": bool(category.questions.all()),  # true: the definition lists attributes
         "type": SERVICE_TYPE,
         "keywords": None,
         "group": category.parent.name if category.parent_id else None,
     }
 
 
+DATATYPE_DESCRIPTIONS = {
+    CategoryQuestion.Kind.STRING: "Texte de 200 caractères au plus.",
+    CategoryQuestion.Kind.TEXT: "Texte de 500 caractères au plus.",
+    CategoryQuestion.Kind.NUMBER: "Nombre décimal, par exemple 3 ou 2.5.",
+    CategoryQuestion.Kind.DATETIME: "Date et heure W3C, par exemple 2026-05-02T09:30:00+02:00.",
+    CategoryQuestion.Kind.CHOICE: "Une des clés de values.",
+    CategoryQuestion.Kind.CHOICES: "Une ou plusieurs clés de values : attribute[code][]=clé, répété.",
+}
+
+
+def attribute(question: CategoryQuestion, order: int) -> dict:
+    return {
+        "variable": True,  # the author answers it
+        "code": question.code,
+        "datatype": question.kind,
+        "required": question.required,
+        "datatype_description": DATATYPE_DESCRIPTIONS[question.kind],
+        "order": order,
+        "description": question.label + (f" ({question.help_text})" if question.help_text else ""),
+        "values": [{"key": key, "name": name} for key, name in question.options] if question.has_options else None,
+    }
+
+
 def service_definition(category: Category) -> dict:
-    return {"service_code": str(category.pk), "attributes": []}
+    questions = category.questions.all()
+    return {"service_code": str(category.pk), "attributes": [attribute(q, i) for i, q in enumerate(questions, 1)]}
 
 
 def agency(report: Report) -> str:

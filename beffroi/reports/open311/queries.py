@@ -68,6 +68,7 @@ def services(commune):
         Category.objects.for_commune(commune)
         .leaves()
         .select_related("parent")
+        .prefetch_related("questions")
         .order_by("parent__position", "parent__name", "position", "name")
     )
 

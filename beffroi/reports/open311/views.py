@@ -5,6 +5,7 @@ so the API is exempt from CSRF. Every error, including an unknown path, an
 unknown format or a wrong method, is the spec's error document.
 """
 
+import re
 from functools import wraps
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation, ValidationError
@@ -14,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from beffroi.reports.open311 import documents, queries
 from beffroi.reports.open311.clients import allow_request, client_for_key
 from beffroi.reports.open311.formats import JSON, XML, Open311Error, document, errors, format_of
+from beffroi.reports.questions import AnswerError
 from beffroi.reports.services import report_submit
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -139,12 +141,29 @@ def _file(request, fmt):
     try:
         submission = report_submit(
             commune=request.commune, category=category, description=data.get("description", ""),
-            latitude=latitude, longitude=longitude, address=address,
+            latitude=latitude, longitude=longitude, address=address, answers=_attributes(data),
         )
+    except AnswerError as exc:
+        raise Open311Error(400, *(f"attribute[{code}] : {m}" for code, ms in exc.message_dict.items() for m in ms)) from None
     except ValidationError as exc:
         raise Open311Error(400, *_described(exc)) from None
     filed = documents.filed(submission.report, media_ignored=bool(data.get("media_url", "").strip()))
     return document(fmt, "service_requests", [filed])
+
+
+ATTRIBUTE = re.compile(r"attribute\[([^\[\]]{1,60})\](\[\])?")
+
+
+def _attributes(data) -> dict[str, list[str]]:
+    """``attribute[code]=value`` and, for a multiple choice, ``attribute[code][]=key`` repeated."""
+    answers: dict[str, list[str]] = {}
+    for name in data:
+        match = ATTRIBUTE.fullmatch(name)
+        if match is not None:
+            answers.setdefault(match[1], []).extend(data.getlist(name))
+        elif name.startswith("attribute"):
+            raise Open311Error(400, f"Paramètre illisible : « {name[:60]} ». Écrivez attribute[code]=valeur.")
+    return answers
 
 
 def _described(exc: ValidationError) -> list[str]:

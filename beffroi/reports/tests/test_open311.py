@@ -179,7 +179,7 @@ def test_the_service_list_is_the_communes_leaf_categories_in_both_formats(client
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_service_definition_has_no_attributes(client, territory, fmt):
+def test_a_category_without_questions_has_no_attributes(client, territory, fmt):
     response = client.get(f"{API}services/{territory['pothole'].pk}.{fmt}")
     assert response.status_code == 200
     if fmt == "xml":

@@ -55,6 +55,7 @@ def report_form(request):
                     longitude=data["longitude"],
                     address=data["address"],
                     photos=data["photos"],
+                    answers=data["answers"],
                 )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():

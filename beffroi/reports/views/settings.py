@@ -12,9 +12,17 @@ from django.utils import timezone
 
 from beffroi.core.permissions import requires
 from beffroi.core.views.crud import SettingsCrud
-from beffroi.reports.forms_settings import CategoryForm, OnCallShiftForm, ReportSettingsForm, RoutingRuleForm
-from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
+from beffroi.reports.forms_settings import (
+    CategoryForm,
+    OnCallShiftForm,
+    QuestionForm,
+    ReportSettingsForm,
+    RoutingRuleForm,
+)
+from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
 from beffroi.reports.services_settings import (
+    category_question_delete,
+    category_question_save,
     on_call_shift_delete,
     on_call_shift_save,
     report_category_delete,
@@ -102,6 +110,26 @@ CATEGORIES = SettingsCrud(
     intro="Ce que les habitants peuvent signaler, sur deux niveaux (un groupe, puis ses catégories), "
     "et le délai de traitement de chacune.",
 )
+def _questions(request):
+    return CategoryQuestion.objects.filter(category__organisation=request.commune).select_related(
+        "category__parent"
+    ).order_by("category__parent__name", "category__name", "position", "id")
+
+
+QUESTIONS = SettingsCrud(
+    CategoryQuestion, QuestionForm, "questions", "Questions par catégorie", "une question",
+    [
+        (lambda q: str(q.category), "Catégorie"),
+        ("label", "Question"),
+        (lambda q: q.get_kind_display(), "Réponse"),
+        (lambda q: _yes_no(q.required), "Obligatoire"),
+    ],
+    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
+    save=category_question_save, delete=category_question_delete, queryset=_questions,
+    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+    intro="Les précisions demandées aux habitants avec une catégorie (« Le lampadaire est-il éteint ou "
+    "clignote-t-il ? ») ; les applications qui utilisent Open311 les reçoivent comme attributs.",
+)
 RULES = SettingsCrud(
     RoutingRule, RoutingRuleForm, "orientation", "Règles d’orientation", "une règle",
     [
@@ -133,7 +161,7 @@ SHIFTS = ShiftCrud(
     intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
     "à l’agent d’astreinte du service, qui est prévenu aussitôt.",
 )
-CRUDS = [CATEGORIES, RULES, SHIFTS]
+CRUDS = [CATEGORIES, QUESTIONS, RULES, SHIFTS]
 
 
 @requires(PERMISSION)

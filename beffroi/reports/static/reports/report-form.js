@@ -69,6 +69,20 @@
 
   category.addEventListener("change", lookNearby);
 
+  // Only the chosen category's questions are shown (and sent); without
+  // scripts, each category's questions show under its name.
+  const questionSets = form.querySelectorAll("fieldset.questions[data-category]");
+  function showQuestions() {
+    for (const set of questionSets) {
+      const chosen = set.dataset.category === category.value;
+      set.hidden = !chosen;
+      set.disabled = !chosen;
+      set.querySelector(".questions__when").hidden = true;
+    }
+  }
+  category.addEventListener("change", showQuestions);
+  showQuestions();
+
   const actions = document.getElementById("map-actions");
   if (window.L && mapElement) {
     try {

@@ -27,7 +27,7 @@ from PIL import Image
 
 from beffroi.core.images import sanitize_image
 from beffroi.core.models import Membership, User
-from beffroi.reports.models import Category, OnCallShift, Report, RoutingRule
+from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, Report, RoutingRule
 from beffroi.reports.services import (
     report_agent_photo,
     report_message,
@@ -44,10 +44,11 @@ pytestmark = pytest.mark.browser
 PUBLIC_PAGES = ("form", "public-list", "public-detail", "follow-new", "follow")
 CONSOLE_PAGES = (
     "queue", "queue-filtered", "detail", "detail-new", "map", "map-all", "dashboard", "dashboard-year",
-    "settings", "categories", "category-new", "category-edit", "category-delete", "rules", "rule-new", "rule-edit",
+    "settings", "categories", "category-new", "category-edit", "category-delete", "questions", "question-new",
+    "question-edit", "rules", "rule-new", "rule-edit",
     "shifts", "shifts-past", "shift-new", "shift-edit",
 )
-FORMS_WITH_ERRORS = ("category-new", "rule-new", "shift-new")
+FORMS_WITH_ERRORS = ("category-new", "question-new", "rule-new", "shift-new")
 
 
 def _png(colour) -> bytes:
@@ -101,6 +102,7 @@ def site(module_live_server, tmp_path_factory):
     followed = report_submit(
         commune=haisnes, category=lamp, description="Le lampadaire devant l’école clignote toute la nuit.",
         latitude=50.5061, longitude=2.7958, address="Rue de l’École", photos=[sanitize_image(_jpeg("#557799"))],
+        answers={"etat": ["clignote"]},
     )
     report = followed.report
     report_transition(actor=agent, report=report, action="acknowledge", text="Nous passons demain matin.")
@@ -135,6 +137,12 @@ def site(module_live_server, tmp_path_factory):
         "category-new": reverse("reports:console_category_create"),
         "category-edit": reverse("reports:console_category_edit", args=[category.pk]),
         "category-delete": reverse("reports:console_category_delete", args=[category.pk]),
+        "questions": reverse("reports:console_categoryquestion_list"),
+        "question-new": reverse("reports:console_categoryquestion_create"),
+        "question-edit": reverse(
+            "reports:console_categoryquestion_edit",
+            args=[CategoryQuestion.objects.filter(category__organisation=haisnes, kind="singlevaluelist").first().pk],
+        ),
         "rules": reverse("reports:console_routingrule_list"),
         "rule-new": reverse("reports:console_routingrule_create"),
         "rule-edit": reverse("reports:console_routingrule_edit", args=[RoutingRule.objects.filter(**mine).first().pk]),
@@ -292,6 +300,9 @@ def test_a_report_shows_in_the_agents_console_within_a_second(request, site, new
     blank_tiles(author)
     author.goto(site.public["form"])
     author.get_by_label("De quoi s’agit-il ?").select_option(label="Lampadaire éteint")
+    # Only this category's questions show; the lamp's state is required.
+    assert author.locator("fieldset.questions:visible").count() == 1
+    author.get_by_label("Le lampadaire est…").select_option(label="clignotant")
     author.locator("#report-map .leaflet-tile-loaded").first.wait_for()
     author.get_by_role("button", name="Placer le repère au centre de la carte").click()
     assert author.get_by_role("status").filter(has_text="Repère placé").is_visible()
@@ -328,7 +339,7 @@ def test_the_authors_page_follows_an_acknowledgement_live(request, site, new_pag
     haisnes = Membership.objects.get(user__username="admin@haisnes.demo").organisation
     submission = report_submit(
         commune=haisnes, category=Category.objects.get(organisation=haisnes, slug="lampadaire"),
-        description="Lampadaire couché sur le trottoir.", address="Place de la mairie",
+        description="Lampadaire couché sur le trottoir.", address="Place de la mairie", answers={"etat": ["eteint"]},
     )
     author = new_page(site.url)
     _open_with_stream(author, reverse("reports:follow", kwargs={"token": submission.token}), "/flux/signalement")
