@@ -42,12 +42,22 @@ class PhotosField(forms.FileField):
         return cleaned
 
 
-def category_choices(commune) -> list:
+def form_categories(commune) -> list[Category]:
+    """The categories a report can be filed under, with their group and their questions,
+    in the form's order (one query for the categories, one for the questions)."""
+    return list(
+        Category.objects.for_commune(commune)
+        .leaves()
+        .select_related("parent")
+        .prefetch_related("questions")
+        .order_by("parent__position", "parent__name", "position", "name")
+    )
+
+
+def category_choices(categories) -> list:
     """Categories grouped under their group, as <optgroup>s."""
     groups: dict[str, list] = {}
-    for category in Category.objects.for_commune(commune).leaves().select_related("parent").order_by(
-        "parent__position", "parent__name", "position", "name"
-    ):
+    for category in categories:
         group = category.parent.name if category.parent_id else "Autres"
         groups.setdefault(group, []).append((str(category.pk), category.name))
     return [("", "Choisissez…"), *groups.items()]
@@ -94,19 +104,20 @@ class ReportForm(forms.Form):
     def __init__(self, *args, commune, **kwargs):
         super().__init__(*args, **kwargs)
         self.commune = commune
-        self.fields["category"].choices = category_choices(commune)
+        categories = form_categories(commune)
+        self._categories = {category.pk: category for category in categories}
+        self.fields["category"].choices = category_choices(categories)
         # Every category's questions are in the page (shown for the chosen one
         # when scripts run; all of them, each under its category, without).
         self._questions: dict[int, list[tuple[str, CategoryQuestion]]] = {}
-        questions = CategoryQuestion.objects.filter(
-            category__in=Category.objects.for_commune(commune).leaves()
-        ).select_related("category__parent").order_by("category__position", "category__name", "position", "id")
-        for question in questions:
-            name = f"q-{question.category_id}-{question.code}"
-            field = question_field(question)
-            field.question = question
-            self.fields[name] = field
-            self._questions.setdefault(question.category_id, []).append((name, question))
+        for category in categories:
+            for question in category.questions.all():
+                question.category = category  # already loaded, with its group
+                name = f"q-{category.pk}-{question.code}"
+                field = question_field(question)
+                field.question = question
+                self.fields[name] = field
+                self._questions.setdefault(category.pk, []).append((name, question))
 
     @property
     def question_groups(self) -> list[dict]:
@@ -118,7 +129,7 @@ class ReportForm(forms.Form):
 
     def clean_category(self):
         value = self.cleaned_data["category"]
-        category = Category.objects.for_commune(self.commune).leaves().filter(pk=int(value)).first()
+        category = self._categories.get(int(value))  # the choices were these categories
         if category is None:
             raise ValidationError("Cette catégorie n’existe pas pour cette commune.")
         return category
