@@ -488,6 +488,7 @@ def inhabitants_process(port: int, host: str, categories: list[Choice], rate: fl
 
 
 def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (zombies left out: uvicorn's supervisor keeps one)."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -495,7 +496,7 @@ def children(pid: int) -> list[int]:
                 fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
+            if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -538,10 +539,13 @@ def crash_web(site: Installation, server, port: int, processes: int, last_post) 
         crash.killed_pid = before[0]
         crash.killed_at = time.monotonic()
         os.kill(crash.killed_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
         while True:  # uvicorn's supervisor checks its workers every 0.5 s
             now = children(server.pid)
             if len(now) == processes and crash.killed_pid not in now:
                 break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not replace its worker {crash.killed_pid} within 30 s: {now}")
             time.sleep(0.01)
         crash.back_at = time.monotonic()
         crash.restarted_by = "uvicorn's supervisor (a new worker process; readiness not awaited)"
