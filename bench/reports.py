@@ -501,6 +501,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def web_workers(supervisor: int) -> list[int]:
+    """uvicorn's worker processes: its children started by multiprocessing's spawn
+    (not the resource tracker, not a zombie)."""
+    workers = []
+    for pid in children(supervisor):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(pid)
+    return workers
+
+
 @dataclass
 class Crash:
     killed_pid: int = 0
@@ -535,13 +549,13 @@ def crash_web(site: Installation, server, port: int, processes: int, last_post) 
         crash.back_at = time.monotonic()
         crash.restarted_by = "the benchmark, at once (systemd: Restart=on-failure)"
     else:
-        before = children(server.pid)
+        before = web_workers(server.pid)
         crash.killed_pid = before[0]
         crash.killed_at = time.monotonic()
         os.kill(crash.killed_pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while True:  # uvicorn's supervisor checks its workers every 0.5 s
-            now = children(server.pid)
+            now = web_workers(server.pid)
             if len(now) == processes and crash.killed_pid not in now:
                 break
             if time.monotonic() > deadline:
