@@ -39,6 +39,9 @@ NOUNS = {
     "open311_client": "client Open311",
     "category": "catégorie de signalement",
     "routingrule": "règle d’orientation",
+    "categoryquestion": "question d’une catégorie",
+    "oncallshift": "astreinte",
+    "reportsettings": "réglages des signalements",
 }
 
 

@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, time, timedelta
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -69,19 +68,8 @@ def agenda(commune, *, start: date, days: int, topic=None, sector=None, kinds=(P
 
 def live_since(commune) -> int:
     """The last event of the commune's public channel: pages follow from there.
-
-    Read on every public page, where it also keys the cached fragments. In a
-    web process the hub knows it (the bus keeps it current: at once for this
-    process's commits and on PostgreSQL, within a poll otherwise); elsewhere
-    it is one indexed query.
-    """
-    channel = channels.public(commune.pk)
-    hub = bus.running_hub()
-    if hub is not None:
-        return hub.channel_heads.get(channel, 0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(id) FROM realtime_event WHERE channel = %s", [channel])
-        return cursor.fetchone()[0] or 0
+    Read on every public page, where it also keys the cached fragments."""
+    return bus.channel_head(channels.public(commune.pk))
 
 
 def topics(commune):

@@ -1,15 +1,13 @@
 """Reads of the signalements reused by several views: the console's filters,
-the dashboard's figures, the head of an event channel."""
+the dashboard's figures."""
 
 import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from beffroi.realtime import bus
 from beffroi.reports.models import Report, ReportQuerySet
 
 # The dashboard's periods, in days.
@@ -23,17 +21,6 @@ AGES = {
     "plus-7": ("plus de 7 jours", None, 7),
     "plus-30": ("plus de 30 jours", None, 30),
 }
-
-
-def channel_head(channel: str) -> int:
-    """The last event of a channel, for a page to follow its stream from there
-    (nothing published between the rendering and the connection is lost)."""
-    hub = bus.running_hub()
-    if hub is not None:
-        return hub.channel_heads.get(channel, 0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(id) FROM realtime_event WHERE channel = %s", [channel])
-        return cursor.fetchone()[0] or 0
 
 
 def filter_reports(reports, data: dict, *, now=None):

@@ -172,17 +172,35 @@ def _record(actor, organisation, instance, *, creating: bool, changed) -> None:
     )
 
 
+def _save_checked(*, actor, organisation, form, check, lock=None):
+    """Save a settings form's object after ``check``, and journal it. ``lock``
+    (the object) runs first, for checks that must see concurrent saves."""
+    creating = form.instance.pk is None
+    instance = form.save(commit=False)
+    if hasattr(instance, "organisation_id"):
+        instance.organisation = organisation
+    if lock is not None:
+        lock(instance)
+    check(instance)
+    instance.save()
+    form.save_m2m()
+    _record(actor, organisation, instance, creating=creating, changed=form.changed_data)
+    return instance
+
+
+def _delete(*, actor, organisation, instance) -> None:
+    journal.record(actor=actor, organisation=organisation, action=f"{instance._meta.model_name}.delete", target=instance)
+    instance.delete()
+
+
 @transaction.atomic
 def report_category_save(*, actor, organisation, form) -> Category:
     """Save a CategoryForm: the category belongs to ``organisation``."""
-    creating = form.instance.pk is None
-    category = form.save(commit=False)
-    category.organisation = organisation
-    check_category(category, organisation=organisation, competent_for=form.cleaned_data.get("competent_for") or ())
-    category.save()
-    form.save_m2m()
-    _record(actor, organisation, category, creating=creating, changed=form.changed_data)
-    return category
+    competent_for = form.cleaned_data.get("competent_for") or ()
+    return _save_checked(
+        actor=actor, organisation=organisation, form=form,
+        check=lambda category: check_category(category, organisation=organisation, competent_for=competent_for),
+    )
 
 
 @transaction.atomic
@@ -193,61 +211,39 @@ def report_category_delete(*, actor, organisation, instance: Category) -> None:
     if used:
         names = ", ".join(f"« {name} »" for name in used[:5])
         raise ValidationError(f"Des règles d’orientation portent sur cette catégorie ({names}) : modifiez-les d’abord.")
-    journal.record(actor=actor, organisation=organisation, action="category.delete", target=instance)
-    instance.delete()
+    _delete(actor=actor, organisation=organisation, instance=instance)
 
 
 @transaction.atomic
 def category_question_save(*, actor, organisation, form) -> CategoryQuestion:
     """Save a QuestionForm. Reports already filed keep the answers as they were asked."""
-    creating = form.instance.pk is None
-    question = form.save(commit=False)
-    check_question(question, organisation=organisation)
-    question.save()
-    _record(actor, organisation, question, creating=creating, changed=form.changed_data)
-    return question
-
-
-@transaction.atomic
-def category_question_delete(*, actor, organisation, instance: CategoryQuestion) -> None:
-    journal.record(actor=actor, organisation=organisation, action="categoryquestion.delete", target=instance)
-    instance.delete()
+    return _save_checked(
+        actor=actor, organisation=organisation, form=form,
+        check=lambda question: check_question(question, organisation=organisation),
+    )
 
 
 @transaction.atomic
 def routing_rule_save(*, actor, organisation, form) -> RoutingRule:
-    creating = form.instance.pk is None
-    rule = form.save(commit=False)
-    rule.organisation = organisation
-    check_routing_rule(rule, organisation=organisation)
-    rule.save()
-    _record(actor, organisation, rule, creating=creating, changed=form.changed_data)
-    return rule
-
-
-@transaction.atomic
-def routing_rule_delete(*, actor, organisation, instance: RoutingRule) -> None:
-    journal.record(actor=actor, organisation=organisation, action="routingrule.delete", target=instance)
-    instance.delete()
+    return _save_checked(
+        actor=actor, organisation=organisation, form=form,
+        check=lambda rule: check_routing_rule(rule, organisation=organisation),
+    )
 
 
 @transaction.atomic
 def on_call_shift_save(*, actor, organisation, form) -> OnCallShift:
-    creating = form.instance.pk is None
-    shift = form.save(commit=False)
-    # Checked again with the service locked: two people saving shifts of the
-    # same service at once must not both pass the overlap check.
-    Service.objects.select_for_update().filter(pk=shift.service_id).first()
-    check_shift(shift, organisation=organisation)
-    shift.save()
-    _record(actor, organisation, shift, creating=creating, changed=form.changed_data)
-    return shift
+    # Checked with the service locked: two people saving shifts of the same
+    # service at once must not both pass the overlap check.
+    return _save_checked(
+        actor=actor, organisation=organisation, form=form,
+        lock=lambda shift: Service.objects.select_for_update().filter(pk=shift.service_id).first(),
+        check=lambda shift: check_shift(shift, organisation=organisation),
+    )
 
 
-@transaction.atomic
-def on_call_shift_delete(*, actor, organisation, instance: OnCallShift) -> None:
-    journal.record(actor=actor, organisation=organisation, action="oncallshift.delete", target=instance)
-    instance.delete()
+# Deleting these names no other object: journaled, then gone.
+category_question_delete = routing_rule_delete = on_call_shift_delete = transaction.atomic(_delete)
 
 
 @transaction.atomic

@@ -31,6 +31,24 @@ def running_hub():
     return hub if hub is not None and hub.ready.is_set() else None
 
 
+def channel_head(channel: str) -> int:
+    """The last event of a channel, for a page to follow its stream from there
+    (nothing published between the rendering and the connection is lost).
+
+    In a web process the hub knows it (kept current at once for this
+    process's commits and on PostgreSQL, within a poll otherwise); elsewhere
+    it is one indexed query.
+    """
+    hub = running_hub()
+    if hub is not None:
+        return hub.channel_heads.get(channel, 0)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM realtime_event WHERE channel = %s", [channel])
+        return cursor.fetchone()[0] or 0
+
+
 def wake_local() -> None:
     """Wake this process's hub, from any thread (called on commit)."""
     hub = _hub

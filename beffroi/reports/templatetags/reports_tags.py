@@ -4,8 +4,8 @@ from django.utils.html import format_html
 
 from beffroi.core.geo import area_bounds
 from beffroi.realtime import channels
+from beffroi.realtime.bus import channel_head
 from beffroi.reports.models import Report
-from beffroi.reports.selectors import channel_head
 
 register = template.Library()
 

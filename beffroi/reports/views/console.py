@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.core.permissions import requires
 from beffroi.realtime import channels
+from beffroi.realtime.bus import channel_head
 from beffroi.reports.forms import (
     AgentPhotoForm,
     AssignForm,
@@ -27,7 +28,7 @@ from beffroi.reports.models import Report, ReportPhoto
 from beffroi.reports.photos import photo_response
 from beffroi.reports.presenters import console_data
 from beffroi.reports.push import read_push_subscription
-from beffroi.reports.selectors import channel_head, filter_reports
+from beffroi.reports.selectors import filter_reports
 from beffroi.reports.services import (
     agent_push_subscribe,
     report_agent_photo,
