@@ -96,7 +96,17 @@ class ShiftCrud(SettingsCrud):
         return render(request, self.list_template, {"crud": self, "rows": rows, "show_past": show_past})
 
 
-CATEGORIES = SettingsCrud(
+def _crud(kind, *args, **kwargs) -> SettingsCrud:
+    """A settings list of the reports: administrators only, under the console's
+    URL names and templates."""
+    return kind(
+        *args, **kwargs, form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
+        list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+    )
+
+
+CATEGORIES = _crud(
+    SettingsCrud,
     Category, CategoryForm, "categories", "Catégories de signalement", "une catégorie",
     [
         (lambda c: str(c), "Catégorie"),
@@ -104,19 +114,20 @@ CATEGORIES = SettingsCrud(
         (_competence, "Communes"),
         (lambda c: _yes_no(c.is_active), "Proposée"),
     ],
-    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
     save=report_category_save, delete=report_category_delete, queryset=_categories,
-    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
     intro="Ce que les habitants peuvent signaler, sur deux niveaux (un groupe, puis ses catégories), "
     "et le délai de traitement de chacune.",
 )
+
+
 def _questions(request):
     return CategoryQuestion.objects.filter(category__organisation=request.commune).select_related(
         "category__parent"
     ).order_by("category__parent__name", "category__name", "position", "id")
 
 
-QUESTIONS = SettingsCrud(
+QUESTIONS = _crud(
+    SettingsCrud,
     CategoryQuestion, QuestionForm, "questions", "Questions par catégorie", "une question",
     [
         (lambda q: str(q.category), "Catégorie"),
@@ -124,13 +135,12 @@ QUESTIONS = SettingsCrud(
         (lambda q: q.get_kind_display(), "Réponse"),
         (lambda q: _yes_no(q.required), "Obligatoire"),
     ],
-    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
     save=category_question_save, delete=category_question_delete, queryset=_questions,
-    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
     intro="Les précisions demandées aux habitants avec une catégorie (« Le lampadaire est-il éteint ou "
     "clignote-t-il ? ») ; les applications qui utilisent Open311 les reçoivent comme attributs.",
 )
-RULES = SettingsCrud(
+RULES = _crud(
+    SettingsCrud,
     RoutingRule, RoutingRuleForm, "orientation", "Règles d’orientation", "une règle",
     [
         ("position", "Ordre"),
@@ -141,13 +151,12 @@ RULES = SettingsCrud(
         (_destination, "Destinataire"),
         (lambda r: _yes_no(r.is_active), "Active"),
     ],
-    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
     save=routing_rule_save, delete=routing_rule_delete, queryset=_rules,
-    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
     intro="Où part chaque signalement : la première règle qui correspond, dans l’ordre, l’emporte ; "
     "sans règle qui corresponde, il va au service de tri.",
 )
-SHIFTS = ShiftCrud(
+SHIFTS = _crud(
+    ShiftCrud,
     OnCallShift, OnCallShiftForm, "astreintes", "Astreintes", "une astreinte",
     [
         (lambda s: s.service.name, "Service"),
@@ -155,9 +164,7 @@ SHIFTS = ShiftCrud(
         (lambda s: _when(s.starts_at), "Début"),
         (lambda s: _when(s.ends_at), "Fin"),
     ],
-    form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
     save=on_call_shift_save, delete=on_call_shift_delete, queryset=_shifts,
-    list_template="reports/settings_list.html", form_template="reports/settings_form.html",
     intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
     "à l’agent d’astreinte du service, qui est prévenu aussitôt.",
 )
