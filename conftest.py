@@ -23,6 +23,21 @@ def _static_files(tmp_path_factory):
     call_command("collectstatic", interactive=False, verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _safe_keyring(tmp_path_factory):
+    """The suite's own keyring: tests rotate and destroy keys, which must never
+    touch the keyring of a demo installation sharing var/."""
+    from beffroi.safe import keys
+    from beffroi.safe.crypto import Keyring
+
+    path = tmp_path_factory.mktemp("keys") / "safe-keyring.json"
+    Keyring.create(path)
+    settings.SAFE_KEYRING_PATH = path
+    keys._keyring.cache_clear()
+    yield path
+    keys._keyring.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(settings, tmp_path):
     """Per-process caches must not outlive a test's rolled-back data."""

@@ -44,8 +44,10 @@ INSTALLED_APPS = [
     "beffroi.core",
     "beffroi.realtime",
     "beffroi.notify",
+    "beffroi.notify.sms",
     "beffroi.info",
     "beffroi.reports",
+    "beffroi.safe",
 ]
 
 MIDDLEWARE = [
@@ -235,7 +237,23 @@ if env("EMAIL_HOST"):
     EMAIL_TIMEOUT = 20
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-SMS_BACKEND = env("SMS_BACKEND", "beffroi.notify.sms.console.ConsoleBackend")
+# SMS (beffroi/notify/sms/): "console" writes them to the log (embedded
+# default), "file" appends them to SMS_FILE_PATH (one JSON object a line),
+# "ovh" sends them through OVHcloud's SMS API.
+SMS_BACKEND = env("SMS_BACKEND", "console")
+SMS_FILE_PATH = Path(env("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl")))
+SMS_SENDER = env("SMS_SENDER")
+SMS_OVH_ENDPOINT = env("SMS_OVH_ENDPOINT", "https://eu.api.ovh.com/1.0")
+SMS_OVH_APPLICATION_KEY = env("SMS_OVH_APPLICATION_KEY")
+SMS_OVH_APPLICATION_SECRET = env("SMS_OVH_APPLICATION_SECRET")
+SMS_OVH_CONSUMER_KEY = env("SMS_OVH_CONSUMER_KEY")
+SMS_OVH_SERVICE_NAME = env("SMS_OVH_SERVICE_NAME")
+# Longest call to the provider; messages handed to it at once by a worker; and
+# how long a worker has to hand over the messages it claimed before another
+# worker asks the provider whether they arrived and, if not, sends them.
+SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
+SMS_CONCURRENCY = env_int("SMS_CONCURRENCY", 8)
+SMS_LEASE_SECONDS = env_int("SMS_LEASE_SECONDS", 300)
 
 # --- Background jobs, real time, push ----------------------------------------
 
@@ -331,6 +349,17 @@ CONTENT_SECURITY_POLICY = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
+
+# --- Coffre-fort numérique ----------------------------------------------------
+
+# Key-encryption keys of the safes, outside the database: a keyring file
+# (created on first use only under VAR_DIR; elsewhere with `manage.py
+# safe_keyring create`), or a read-only secret "k2:<base64>,k1:<base64>".
+SAFE_KEYRING_PATH = Path(env("SAFE_KEYRING_PATH", str(VAR_DIR / "keys" / "safe-keyring.json")))
+SAFE_KEYRING = env("SAFE_KEYRING")
+SAFE_QUOTA_MB = env_int("SAFE_QUOTA_MB", 600)
+# Largest document accepted in one upload.
+SAFE_MAX_DOCUMENT_MB = env_int("SAFE_MAX_DOCUMENT_MB", 600)
 
 # --- Logging: no IP address, no user agent ----------------------------------
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("beffroi.info.urls")),
     path("", include("beffroi.site.urls")),
     path("", include("beffroi.reports.urls")),
+    path("", include("beffroi.safe.urls")),
     path("api/v1/", api.urls),
     path("open311/v2/", include("beffroi.reports.open311.urls")),
     path("compte/", include("allauth.urls")),

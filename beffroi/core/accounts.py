@@ -16,12 +16,24 @@ from allauth.mfa.signals import authenticator_added
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.dispatch import receiver
+from django.urls import reverse
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request):
-        # Staff accounts are created by administrators; inhabitants need none.
+        # Staff accounts are created by administrators; inhabitants need none
+        # (beneficiaries open their safe at /coffre/creer/).
         return False
+
+    def get_login_redirect_url(self, request):
+        """Staff go to the back office; professionals of support organisations
+        to the safes they accompany; beneficiaries to their safe."""
+        user = request.user
+        if not user.memberships.filter(is_active=True).exists():
+            return reverse("safe:home")
+        if not user.memberships.filter(is_active=True).exclude(role__in=["social_worker", "aidant"]).exists():
+            return reverse("safe:pro_safes")
+        return super().get_login_redirect_url(request)
 
 
 class MFAAdapter(DefaultMFAAdapter):

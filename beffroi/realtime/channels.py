@@ -14,3 +14,8 @@ def reports_received(organisation_id: int) -> str:
 def report(report_id: int) -> str:
     """What a report's followers may see: its public timeline."""
     return f"report:{report_id}"
+
+
+def safe_link(link_id: int) -> str:
+    """A safe's link with an organisation: its professionals' open pages close when it breaks."""
+    return f"safe-link:{link_id}"

@@ -116,7 +116,7 @@ def load_demo() -> list[DemoLogin]:
         area=_box(2.814, 50.490, 0.040, 0.032),
     )
     Domain.objects.get_or_create(hostname="agglo.localhost", defaults={"organisation": agglomeration, "is_primary": True})
-    Organisation.objects.get_or_create(
+    ccas, _ = Organisation.objects.get_or_create(
         slug="ccas-haisnes", defaults={"kind": Organisation.Kind.CCAS, "name": "CCAS de Haisnes", "parent": haisnes}
     )
     Organisation.objects.get_or_create(
@@ -174,12 +174,43 @@ def load_demo() -> list[DemoLogin]:
     )
     logins.append(_staff("agent@agglo.demo", "Julien", "Caron", agglomeration, Membership.Role.AGENT, agglo_waste))
     _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste)
+    logins.append(_staff("social@ccas-haisnes.demo", "Nadia", "Ramdani", ccas, Membership.Role.SOCIAL_WORKER))
+    _demo_safe(ccas)
 
     if not Post.objects.of(haisnes).exists():
         _demo_posts(haisnes, User.objects.get(username="admin@haisnes.demo"), topics, sectors)
     if not Post.objects.of(douvrin).exists():
         _demo_posts_douvrin(douvrin, User.objects.get(username="admin@douvrin.demo"))
     return logins
+
+
+DEMO_BENEFICIARY = "marie.demo"
+
+
+def _demo_safe(ccas) -> None:
+    """A beneficiary's safe, opened with the CCAS: a folder, a document shared with it, an appointment."""
+    from datetime import timedelta
+
+    from beffroi.safe.access import Viewer
+    from beffroi.safe.models import Safe
+    from beffroi.safe.services.accounts import safe_open
+    from beffroi.safe.services.documents import folder_create
+    from beffroi.safe.services.links import share_set
+    from beffroi.safe.services.records import record_save
+
+    if Safe.objects.filter(owner__username=DEMO_BENEFICIARY).exists():
+        return
+    social = User.objects.get(username="social@ccas-haisnes.demo")
+    safe = safe_open(username=DEMO_BENEFICIARY, password=DEMO_PASSWORD, first_name="Marie", phone="06 12 34 56 78",
+                     opened_by=social, organisation=ccas)
+    owner = Viewer(safe.owner)
+    folder = folder_create(viewer=owner, safe=safe, name="Logement")
+    link = safe.links.get()
+    share_set(viewer=owner, link=link, item=folder, shared=True, label="Logement")
+    record_save(viewer=owner, safe=safe, kind="appointment", data={"title": "CCAS : demande d’aide au logement",
+                "place": "CCAS, place de la mairie"}, starts_at=timezone.now() + timedelta(days=5), reminders=[1440])
+    record_save(viewer=owner, safe=safe, kind="contact", data={"name": "Mme Ramdani", "organisation": "CCAS de Haisnes",
+                "phone": "03 21 00 00 00"})
 
 
 def _demo_report_settings(haisnes, agglomeration, services, sectors, agglo_waste) -> None:

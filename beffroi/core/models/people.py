@@ -74,7 +74,8 @@ class Membership(models.Model):
         },
         Role.EDITOR: {"view_backoffice", "publish"},
         Role.AGENT: {"view_backoffice", "handle_reports"},
-        Role.SOCIAL_WORKER: set(),
+        # Safes open only through a link of the organisation, and only what is shared with it.
+        Role.SOCIAL_WORKER: {"open_safes"},
         Role.AIDANT: set(),
     }
 

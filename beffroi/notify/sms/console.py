@@ -1,14 +1,18 @@
-import sys
+"""The embedded default: each SMS is written to the log instead of being sent."""
+
+import logging
 import uuid
 
-from beffroi.notify.sms.base import BaseBackend, SentSMS
+from beffroi.notify.sms.base import BaseBackend, Outgoing
+
+logger = logging.getLogger("beffroi.sms")
 
 
 class ConsoleBackend(BaseBackend):
-    """Writes each SMS to standard output instead of sending it."""
+    async def send(self, message: Outgoing) -> str:
+        provider_id = f"console-{uuid.uuid4().hex[:12]}"
+        logger.info("SMS %s à %s (%s) :\n%s", message.tag, message.to, self.sender or "Beffroi", message.text)
+        return provider_id
 
-    def send(self, *, to: str, text: str, sender: str = "") -> SentSMS:
-        provider_id = uuid.uuid4().hex
-        sys.stdout.write(f"--- SMS {provider_id} à {to} ({sender or 'Beffroi'}) ---\n{text}\n---\n")
-        sys.stdout.flush()
-        return SentSMS(provider_id=provider_id)
+    async def lookup(self, tag: str) -> str | None:
+        return None  # nothing is kept: a message taken over after a crash is logged again

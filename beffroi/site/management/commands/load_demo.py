@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from beffroi.site.demo import DEMO_PASSWORD, load_demo
+from beffroi.site.demo import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):
@@ -21,6 +21,8 @@ class Command(BaseCommand):
         out.write("Site de Haisnes : http://127.0.0.1:8000/   (Douvrin : http://douvrin.localhost:8000/)")
         out.write("Espace agents : http://127.0.0.1:8000/gestion/ — signalements : http://127.0.0.1:8000/gestion/signalements/")
         out.write("Agglomération (déchets) : http://agglo.localhost:8000/gestion/signalements/")
+        out.write(f"Coffre-fort numérique : http://127.0.0.1:8000/coffre/ (bénéficiaire « {DEMO_BENEFICIARY} », "
+                  "sans adresse électronique) ; accompagnement : http://127.0.0.1:8000/accompagnement/")
         out.write(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
         out.write("Double authentification : ajoutez la clé TOTP dans une application d’authentification,")
         out.write("ou affichez le code du moment avec : .venv/bin/python manage.py demo_code <adresse>")

@@ -1,0 +1,44 @@
+"""The worker's side of the SMS outbox.
+
+Every ``sms_enqueue`` enqueues ``dispatch_sms`` in the caller's transaction.
+A run sends what is due, then makes sure that a run is waiting for whatever
+is still pending (a retry later on, a lease that will run out): the chain of
+jobs never breaks while a message is pending. A run cut short by a killed
+worker is given back to the queue by the worker's heartbeat mechanism
+(``core/management/commands/worker.py``), and runs again.
+"""
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from beffroi.core.tasks import enqueue
+from beffroi.notify.sms.dispatch import dispatch_due
+from beffroi.notify.sms.models import SmsMessage
+
+
+@task()
+def dispatch_sms() -> dict:
+    try:
+        done = dispatch_due()
+    finally:
+        ensure_dispatch_scheduled()
+    return done
+
+
+def ensure_dispatch_scheduled() -> bool:
+    """Enqueue ``dispatch_sms`` for the earliest pending message unless a run
+    is already waiting to start by then; True if it enqueued one."""
+    with transaction.atomic():
+        earliest = SmsMessage.objects.filter(status__in=SmsMessage.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
+        if earliest is None:
+            return False
+        waiting = DBTaskResult.objects.filter(task_path=dispatch_sms.module_path, status="READY").filter(
+            Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
+        )
+        if waiting.exists():
+            return False
+        enqueue(dispatch_sms, run_after=earliest if earliest > timezone.now() else None)
+    return True

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class SafeConfig(AppConfig):
+    name = "beffroi.safe"
+    label = "safe"
+    verbose_name = "Coffre-fort numérique"
+
+    def ready(self):
+        from beffroi.core import maintenance
+        from beffroi.safe.tasks import daily_upkeep
+
+        maintenance.register("safe", daily_upkeep)

@@ -1,0 +1,73 @@
+"""Serving a document: checked, verified, decrypted as it streams, never cached.
+
+The whole ciphertext is verified before the first byte leaves, so a damaged
+file gets a clear page instead of a download cut in the middle or altered.
+While a professional's download streams, their link is checked again every
+few megabytes: breaking it stops the download.
+"""
+
+from urllib.parse import quote
+
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+
+from beffroi.safe.access import Viewer, can_see, link_is_active
+from beffroi.safe.crypto import TamperedError, decrypt_stream
+from beffroi.safe.keys import safe_key
+from beffroi.safe.services.documents import document_name, opened_for_reading, storage, thumbnail_bytes
+from beffroi.safe.uploads import EXTENSIONS
+
+RECHECK_EVERY = 8  # chunks (8 MiB)
+INLINE_TYPES = {"application/pdf", "image/jpeg", "image/png"}
+
+
+def _private(response) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _stream(document, doc_key: bytes, link_id: int | None):
+    with storage().open(document.storage_name, "rb") as source:
+        for index, chunk in enumerate(decrypt_stream(source, key=doc_key, context=document.context())):
+            if link_id is not None and index and index % RECHECK_EVERY == 0 and not link_is_active(link_id):
+                return  # the link was broken: the rest is not sent
+            yield chunk
+
+
+def _filename(name: str, content_type: str) -> str:
+    extension = EXTENSIONS.get(content_type, "bin")
+    return name if name.lower().endswith("." + extension) else f"{name}.{extension}"
+
+
+def document_response(request, viewer: Viewer, document, *, inline: bool = False):
+    if not can_see(viewer, document):
+        raise Http404
+    action = "document.view" if inline else "document.download"
+    try:
+        doc_key = opened_for_reading(viewer=viewer, document=document, action=action)
+    except PermissionError:
+        raise Http404 from None
+    except TamperedError:
+        return _private(render(request, "safe/tampered.html", {"document": document}, status=409))
+    name = document_name(document, safe_key(document.safe))
+    response = StreamingHttpResponse(_stream(document, doc_key, None if viewer.is_owner else viewer.link.pk),
+                                     content_type=document.content_type)
+    response["Content-Length"] = str(document.size)
+    disposition = "inline" if inline and document.content_type in INLINE_TYPES else "attachment"
+    filename = _filename(name, document.content_type)
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "").replace("?", "_")
+    response["Content-Disposition"] = f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    # A document shown in the browser runs nothing and loads nothing.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return _private(response)
+
+
+def thumbnail_response(viewer: Viewer, document):
+    if not can_see(viewer, document):
+        raise Http404
+    data = thumbnail_bytes(document, safe_key(document.safe))
+    if data is None:
+        raise Http404
+    return _private(HttpResponse(data, content_type="image/jpeg"))

@@ -1,0 +1,102 @@
+"""Beneficiaries' accounts: opening a safe, the mobile number, passwords."""
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from beffroi.core import journal
+from beffroi.safe.crypto import new_key
+from beffroi.safe.events import record_event
+from beffroi.safe.keys import safe_key, seal_text, unseal_text, wrap_safe_key
+from beffroi.safe.models import MB, Link, Safe
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+MOBILE = re.compile(r"^\+33[67]\d{8}$")
+
+
+def normalise_mobile(value: str) -> str:
+    """« 06 12 34 56 78 », « +33 6 12… » → « +33612345678 »; a French mobile number only."""
+    digits = re.sub(r"[\s.\-()]", "", value or "")
+    if digits.startswith("0") and len(digits) == 10:
+        digits = "+33" + digits[1:]
+    elif digits.startswith("0033"):
+        digits = "+" + digits[2:]
+    if not MOBILE.match(digits):
+        raise ValidationError({"phone": "Numéro de mobile français attendu, par exemple 06 12 34 56 78."})
+    return digits
+
+
+def _check_username(username: str) -> str:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise ValidationError({
+            "username": "Identifiant de 3 à 40 caractères : lettres sans accent, chiffres, point, tiret ou souligné."
+        })
+    if get_user_model().objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "Cet identifiant est déjà pris : choisissez-en un autre."})
+    return username
+
+
+@transaction.atomic
+def safe_open(*, username: str, password: str, first_name: str = "", phone: str = "", opened_by=None,
+              organisation=None) -> Safe:
+    """Open an account and its safe. A professional may do it with the beneficiary
+    present: the safe is then linked to their organisation at once."""
+    username = _check_username(username)
+    user = get_user_model()(username=username, first_name=(first_name or "").strip()[:150])
+    validate_password(password, user)
+    phone = normalise_mobile(phone) if phone else ""
+    user.set_password(password)
+    user.save()
+    safe = Safe(owner=user, opened_by=opened_by, opened_with=organisation, quota_bytes=settings.SAFE_QUOTA_MB * MB)
+    safe.save()  # its id is part of what its key is bound to
+    key = new_key()
+    wrap_safe_key(safe, key)
+    if phone:
+        safe.phone_sealed, safe.has_phone = seal_text(key, safe, "phone", phone), True
+    safe.save()
+    record_event(safe=safe, key=key, actor=opened_by or user, organisation=organisation, action="safe.open")
+    if organisation is not None:
+        Link.objects.create(safe=safe, organisation=organisation, status=Link.Status.ACTIVE, proposed_by=opened_by)
+        journal.record(actor=opened_by, organisation=organisation, action="safe.open", target=safe,
+                       data={"in_person": True})
+    return safe
+
+
+def safe_phone(safe: Safe) -> str:
+    if not safe.has_phone:
+        return ""
+    return unseal_text(safe_key(safe), safe, "phone", safe.phone_sealed)
+
+
+@transaction.atomic
+def safe_set_phone(*, safe: Safe, actor, phone: str) -> Safe:
+    key = safe_key(safe)
+    if phone:
+        safe.phone_sealed, safe.has_phone = seal_text(key, safe, "phone", normalise_mobile(phone)), True
+    else:
+        safe.phone_sealed, safe.has_phone = None, False
+    safe.save(update_fields=["phone_sealed", "has_phone"])
+    record_event(safe=safe, key=key, actor=actor, action="safe.phone")
+    return safe
+
+
+@transaction.atomic
+def password_reset_in_person(*, actor, organisation, safe: Safe, password: str) -> None:
+    """A professional of a linked organisation sets a new password with the
+    beneficiary present; the safe's journal and the organisation's say so."""
+    from beffroi.safe.access import viewer_for
+
+    if viewer_for(actor, safe, organisation) is None:
+        raise ValidationError("Seul un professionnel d’une organisation liée à ce coffre peut le faire.")
+    user = safe.owner
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation, action="safe.password_reset",
+                 label="en présence du bénéficiaire")
+    journal.record(actor=actor, organisation=organisation, action="safe.password_reset", target=safe)

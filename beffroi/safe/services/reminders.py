@@ -1,0 +1,81 @@
+"""Reminders of appointments and of documents' expiry dates.
+
+A reminder falls due; ``hand_over_due`` turns it into an SMS of the outbox
+(``beffroi.notify.sms``) in the same transaction that marks it handed over,
+with the reminder's id as the message's idempotency tag. The outbox then
+sends it, counts it as sent only once the provider accepted it, and never
+sends a tag twice: a reminder is sent once, whoever crashes when.
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from beffroi.safe.keys import safe_key, unseal_data, unseal_text
+from beffroi.safe.models import Appointment, Document, Reminder
+
+PARIS = ZoneInfo("Europe/Paris")
+EXPIRY_DAYS_BEFORE = (60, 30, 7)
+EXPIRY_HOUR = time(10, 0)
+BATCH = 500
+
+
+def _replace(subject_filter: dict, dues: list[datetime], safe) -> None:
+    Reminder.objects.filter(status=Reminder.Status.PENDING, **subject_filter).update(status=Reminder.Status.CANCELLED)
+    now = timezone.now()
+    if Reminder.objects.bulk_create(Reminder(safe=safe, due_at=due, **subject_filter) for due in dues if due > now):
+        from beffroi.safe.tasks import ensure_reminders_scheduled
+
+        ensure_reminders_scheduled()
+
+
+def schedule_appointment_reminders(appointment: Appointment) -> None:
+    dues = [appointment.starts_at - timedelta(minutes=offset) for offset in appointment.reminder_offsets]
+    _replace({"appointment": appointment}, dues, appointment.safe)
+
+
+def schedule_expiry_reminders(document: Document) -> None:
+    dues = []
+    if document.expires_on:
+        for days in EXPIRY_DAYS_BEFORE:
+            day = document.expires_on - timedelta(days=days)
+            dues.append(datetime.combine(day, EXPIRY_HOUR, tzinfo=PARIS))
+    _replace({"document": document}, dues, document.safe)
+
+
+def _text(reminder: Reminder) -> str:
+    safe = reminder.safe
+    key = safe_key(safe)
+    if reminder.appointment_id:
+        appointment = reminder.appointment
+        data = unseal_data(key, safe, "appointment", appointment.data_sealed)
+        when = timezone.localtime(appointment.starts_at, PARIS).strftime("%d/%m à %Hh%M")
+        place = f", {data['place']}" if data.get("place") else ""
+        return f"Rappel : {data['title']} le {when}{place}."[:300]
+    document = reminder.document
+    name = unseal_text(key, safe, "document", document.name_sealed)
+    return f"Votre document « {name[:60]} » expire le {document.expires_on:%d/%m/%Y}. Pensez à le renouveler."
+
+
+def hand_over_due(*, now=None, limit: int = BATCH) -> int:
+    """Hand the due reminders over to the SMS outbox; returns how many."""
+    from beffroi.notify.sms.services import sms_enqueue
+    from beffroi.safe.services.accounts import safe_phone
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now).order_by("due_at")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        due = list(due.select_related("safe", "appointment", "document")[:limit])
+        for reminder in due:
+            phone = safe_phone(reminder.safe)
+            if phone:
+                sms_enqueue(to=phone, text=_text(reminder), organisation=None, purpose="reminder",
+                            tag=f"r{reminder.pk}")
+            reminder.status = Reminder.Status.QUEUED if phone else Reminder.Status.CANCELLED
+            reminder.handed_over_at = now
+        Reminder.objects.bulk_update(due, ["status", "handed_over_at"])
+    return len(due)

