@@ -79,8 +79,41 @@ async def agent_console(scope):
     return (channels.reports_received(organisation.pk),)
 
 
+def _professional_may_follow(session_key: str, link_id: int) -> bool:
+    """A professional of the link's organisation (second factor, a role that opens safes)."""
+    from django.contrib.auth import get_user
+
+    from beffroi.core.staff_access import has_second_factor
+    from beffroi.safe.access import professional_organisations
+    from beffroi.safe.models import Link
+
+    close_old_connections()
+    if not session_key:
+        return False
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request.user = get_user(request)
+    if not request.user.is_authenticated or not has_second_factor(request):
+        return False
+    link = Link.objects.filter(pk=link_id).values("organisation_id").first()
+    return link is not None and professional_organisations(request.user).filter(pk=link["organisation_id"]).exists()
+
+
+async def safe_link(scope):
+    """A professional's open safe page: told at once when the link breaks."""
+    link_id = _query(scope, "lien")
+    if not link_id.isdigit() or len(link_id) > 18:
+        return 400, "Lien inconnu."
+    cookies = parse_cookie(next((v.decode("latin-1") for n, v in scope["headers"] if n == b"cookie"), ""))
+    allowed = await asyncio.to_thread(_professional_may_follow, cookies.get(settings.SESSION_COOKIE_NAME, ""), int(link_id))
+    if not allowed:
+        return 403, "Connexion de professionnel requise, avec double authentification."
+    return (channels.safe_link(int(link_id)),)
+
+
 ROUTES = {
     "/flux/public": public_feed,
     "/flux/signalement": report_followers,
     "/flux/gestion": agent_console,
+    "/flux/coffre": safe_link,
 }

@@ -290,3 +290,20 @@ class SafeEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} ({self.seq})"
+
+
+class ResetCode(models.Model):
+    """A one-time code sent by SMS to set a new password (its keyed hash only)."""
+
+    safe = models.ForeignKey(Safe, on_delete=models.CASCADE, related_name="reset_codes")
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "code de réinitialisation"
+
+    def __str__(self):
+        return f"Code n° {self.pk}"

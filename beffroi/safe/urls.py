@@ -1,12 +1,15 @@
 from django.urls import path
 
-from beffroi.safe.views import data, owner, professional, records
+from beffroi.safe.views import account, data, owner, professional, records
 
 app_name = "safe"
 
 urlpatterns = [
     path("coffre/creer/", owner.create_account, name="create_account"),
     path("coffre/", owner.home, name="home"),
+    path("coffre/compte/", account.account, name="account"),
+    path("coffre/mot-de-passe-oublie/", account.forgot, name="forgot"),
+    path("coffre/mot-de-passe-oublie/code/", account.reset_code, name="reset_code"),
     path("coffre/dossiers/<int:folder_id>/", owner.home, name="folder"),
     path("coffre/dossiers/ajouter/", owner.folder_create, name="folder_create"),
     path("coffre/dossiers/<int:folder_id>/supprimer/", owner.folder_delete, name="folder_delete"),

@@ -31,6 +31,7 @@ prints its base URL once it listens. Its control routes, not signed:
 ``GET /_fake/stats`` (counts: requests, accepted, tags, duplicate_tags…),
 ``GET /_fake/tags/<tag>``, ``GET /_fake/messages``, ``POST /_fake/fail`` and
 ``POST /_fake/stall`` (JSON: count, status or seconds, record),
+``--latency`` (seconds before answering every send, like a distant API),
 ``POST /_fake/invalid`` (JSON: receivers that OVH refuses), ``POST /_fake/reset``.
 One request at a time per connection (no pipelining), like OVH's clients.
 """
@@ -324,7 +325,10 @@ class FakeOvh:
         return _json(200, answer)
 
     def _control(self, method: str, path: str, body: bytes) -> Answer:
-        options = json.loads(body) if body else {}
+        try:
+            options = json.loads(body) if body else {}
+        except ValueError:
+            return _json(400, {"message": "Invalid JSON body"})
         if (method, path) == ("GET", "/_fake/stats"):
             return _json(200, self.stats())
         if (method, path) == ("GET", "/_fake/messages"):

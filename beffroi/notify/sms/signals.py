@@ -31,8 +31,11 @@ def after_task(sender, task_result, **kwargs) -> None:
 
             logger.info("SMS, entretien quotidien : %s", sms_housekeeping())
         elif task_result.status == "FAILED":
-            from beffroi.notify.sms.tasks import ensure_dispatch_scheduled
+            # The run failed before it could plan the next one itself.
+            from django.utils import timezone
 
-            ensure_dispatch_scheduled()
+            from beffroi.notify.sms.tasks import AFTER_FAILURE, ensure_dispatch_scheduled
+
+            ensure_dispatch_scheduled(not_before=timezone.now() + AFTER_FAILURE)
     except Exception:
         logger.exception("SMS : entretien après la tâche %s impossible", path)

@@ -8,6 +8,8 @@ worker is given back to the queue by the worker's heartbeat mechanism
 (``core/management/commands/worker.py``), and runs again.
 """
 
+from datetime import datetime, timedelta
+
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -18,23 +20,32 @@ from beffroi.core.tasks import enqueue
 from beffroi.notify.sms.dispatch import dispatch_due
 from beffroi.notify.sms.models import SmsMessage
 
+# After a run that failed (settings, database…), the next one waits this long:
+# a broken configuration must not make the worker spin.
+AFTER_FAILURE = timedelta(minutes=1)
+
 
 @task()
 def dispatch_sms() -> dict:
     try:
         done = dispatch_due()
-    finally:
-        ensure_dispatch_scheduled()
+    except Exception:
+        ensure_dispatch_scheduled(not_before=timezone.now() + AFTER_FAILURE)
+        raise
+    ensure_dispatch_scheduled()
     return done
 
 
-def ensure_dispatch_scheduled() -> bool:
-    """Enqueue ``dispatch_sms`` for the earliest pending message unless a run
-    is already waiting to start by then; True if it enqueued one."""
+def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
+    """Enqueue ``dispatch_sms`` for the earliest pending message (not before
+    ``not_before``) unless a run is already waiting to start by then; True if
+    it enqueued one."""
     with transaction.atomic():
         earliest = SmsMessage.objects.filter(status__in=SmsMessage.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
         if earliest is None:
             return False
+        if not_before is not None:
+            earliest = max(earliest, not_before)
         waiting = DBTaskResult.objects.filter(task_path=dispatch_sms.module_path, status="READY").filter(
             Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
         )

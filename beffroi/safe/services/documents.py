@@ -4,6 +4,7 @@ import base64
 import io
 import uuid
 
+import pillow_heif
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
@@ -18,6 +19,8 @@ from beffroi.safe.events import record_event
 from beffroi.safe.keys import document_key, safe_key, seal_text, unseal_text
 from beffroi.safe.models import Document, Folder, Safe
 from beffroi.safe.uploads import EncryptedUpload
+
+pillow_heif.register_heif_opener()  # thumbnails of phone photos
 
 MAX_NAME = 120
 THUMBNAIL_WIDTH = 240

@@ -171,3 +171,32 @@ def test_rotation_rewraps_without_touching_files(owner_client, beneficiary):
     assert path.read_bytes() == before
     response = owner_client.get(f"/coffre/documents/{document.pk}/fichier/")
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_a_new_password_by_sms_code(client, beneficiary):
+    from beffroi.safe.models import ResetCode
+
+    assert client.post("/coffre/mot-de-passe-oublie/", {"username": "inconnu"}).status_code == 302
+    assert not SmsMessage.objects.exists()  # the same answer, nothing sent
+    client.post("/coffre/mot-de-passe-oublie/", {"username": "MARIE.D"})
+    message = SmsMessage.objects.get()
+    code = next(word for word in message.text.split() if word.isdigit() and len(word) == 6)
+    assert code not in ResetCode.objects.get().code_hash
+    new = "Un-nouveau-mot-de-passe-2026"
+    wrong = client.post("/coffre/mot-de-passe-oublie/code/", {"username": "marie.d", "code": "12345x", "password": new})
+    assert wrong.status_code == 400 and "Code incorrect" in wrong.content.decode()
+    response = client.post("/coffre/mot-de-passe-oublie/code/", {"username": "marie.d", "code": code, "password": new})
+    assert response.status_code == 302
+    beneficiary.refresh_from_db()
+    assert beneficiary.check_password(new)
+    again = client.post("/coffre/mot-de-passe-oublie/code/", {"username": "marie.d", "code": code, "password": "Autre-2026-x!"})
+    assert again.status_code == 400  # used once only
+
+
+def test_the_account_page_sets_the_mobile(owner_client, beneficiary):
+    assert owner_client.post("/coffre/compte/", {"phone": "01 02 03 04 05"}).status_code == 400
+    assert owner_client.post("/coffre/compte/", {"phone": "07 11 22 33 44"}).status_code == 302
+    from beffroi.safe.services.accounts import safe_phone
+
+    assert safe_phone(Safe.objects.get(owner=beneficiary)) == "+33711223344"
+    assert b"+3371122" not in bytes(Safe.objects.get(owner=beneficiary).phone_sealed)

@@ -22,6 +22,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from beffroi.core.staff_access import has_second_factor
+from beffroi.realtime import channels
+from beffroi.realtime.bus import channel_head
 from beffroi.safe.access import Viewer, professional_organisations, visible, visible_documents
 from beffroi.safe.downloads import document_response
 from beffroi.safe.keys import safe_key
@@ -157,6 +159,7 @@ def safe_view(request, link_id):
         "contacts": [read(c, key) for c in visible(viewer, Contact)],
         "notes": [read(n, key) for n in visible(viewer, Note)],
         "appointments": [(a, read(a, key)) for a in visible(viewer, Appointment)],
+        "since": channel_head(channels.safe_link(link.pk)),
     }
     return render(request, "safe/pro_safe.html", context)
 

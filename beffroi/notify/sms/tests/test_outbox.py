@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks.signals import task_finished
@@ -16,6 +16,7 @@ from beffroi.core.maintenance import daily_maintenance
 from beffroi.core.models import Organisation
 from beffroi.core.tasks import enqueue
 from beffroi.notify.sms.base import Outcome
+from beffroi.notify.sms.checks import sms_settings
 from beffroi.notify.sms.dispatch import claim_due, dispatch_due, record_outcome
 from beffroi.notify.sms.file import FileBackend
 from beffroi.notify.sms.housekeeping import erase_old_messages
@@ -216,6 +217,31 @@ def test_a_run_leaves_a_job_for_the_next_retry(ovh):
 
 
 @pytest.mark.django_db
+def test_a_failed_run_plans_the_next_one_a_minute_later(settings):
+    settings.SMS_BACKEND = "ovh"  # without its keys
+    sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    _dispatch_jobs().delete()
+    with pytest.raises(ImproperlyConfigured):
+        dispatch_sms.call()
+    [job] = _dispatch_jobs()
+    assert job.run_after > timezone.now() + timedelta(seconds=50)  # no spinning on a wrong setting
+    assert SmsMessage.objects.get().status == "queued"
+
+
+def test_wrong_settings_are_reported_by_the_system_checks(settings):
+    assert sms_settings() == []
+    settings.SMS_BACKEND = "ovh"
+    settings.SMS_OVH_CONSUMER_KEY = settings.SMS_OVH_SERVICE_NAME = ""
+    assert [w.id for w in sms_settings()] == ["sms.W001"]
+    assert "SMS_OVH_CONSUMER_KEY, SMS_OVH_SERVICE_NAME" in sms_settings()[0].msg
+    settings.SMS_BACKEND = "ovhh"
+    assert [w.id for w in sms_settings()] == ["sms.W002"]
+    settings.SMS_BACKEND = "file"
+    settings.SMS_LEASE_SECONDS, settings.SMS_TIMEOUT_SECONDS = 20, 10
+    assert [w.id for w in sms_settings()] == ["sms.W003"]
+
+
+@pytest.mark.django_db
 def test_no_job_is_left_when_nothing_is_pending(ovh):
     sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
     _dispatch_jobs().delete()
@@ -291,9 +317,9 @@ def test_the_file_backend_appends_json_lines_and_finds_them_again(settings, tmp_
         handle.write('{"id": "file-cut", "tag": "rem-')  # and a line cut short by a killed process
 
     assert dispatch_due(now=start + timedelta(seconds=301)) == {"claimed": 2, "found": 1, "sent": 1}
-    lines = [json.loads(line) for line in settings.SMS_FILE_PATH.read_text().splitlines()[:1]]
+    first_line = json.loads(settings.SMS_FILE_PATH.read_text(encoding="utf-8").splitlines()[0])
+    assert (first_line["tag"], first_line["to"], first_line["text"]) == ("rem-1", "+33612345678", TEXT)
     records = FileBackend(path=settings.SMS_FILE_PATH).records()
-    assert [r["tag"] for r in records] == ["rem-1", "rem-2"]
-    assert lines[0]["to"] == "+33612345678" and lines[0]["text"] == TEXT
+    assert [r["tag"] for r in records] == ["rem-1", "rem-2"]  # each once; the cut line skipped
     first.refresh_from_db()
     assert first.status == "sent" and first.provider_id == records[0]["id"]

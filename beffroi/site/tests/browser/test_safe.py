@@ -26,8 +26,9 @@ pytestmark = pytest.mark.browser
 
 OWNER_PAGES = (
     "home", "folder", "document", "links", "journal", "my-data", "appointments", "appointment-new",
-    "appointment-edit", "contacts", "contact-new", "contact-edit", "notes", "note-new",
+    "appointment-edit", "contacts", "contact-new", "contact-edit", "notes", "note-new", "account",
 )
+ANONYMOUS_PAGES = ("create-account", "forgot", "reset-code")
 PRO_PAGES = ("pro-safes", "pro-open", "pro-safe", "pro-password")
 
 
@@ -67,6 +68,9 @@ def site(module_live_server, tmp_path_factory):
     assert document.folder == folder and Viewer(owner).is_owner
     pages = {
         "create-account": reverse("safe:create_account"),
+        "forgot": reverse("safe:forgot"),
+        "reset-code": reverse("safe:reset_code"),
+        "account": reverse("safe:account"),
         "home": reverse("safe:home"),
         "folder": reverse("safe:folder", kwargs={"folder_id": folder.pk}),
         "document": reverse("safe:document", kwargs={"document_id": document.pk}),
@@ -142,9 +146,10 @@ def pro_state(site, browser):
     return _state(browser, site, sign_in)
 
 
-def test_the_create_account_page(request, site, new_page):
+@pytest.mark.parametrize("name", ANONYMOUS_PAGES)
+def test_safe_anonymous_page(request, site, new_page, name):
     page = new_page(site.url)
-    assert page.goto(site.pages["create-account"]).status == 200
+    assert page.goto(site.pages[name]).status == 200
     check_page(page, request.node.name)
 
 
@@ -194,4 +199,22 @@ def test_an_upload_with_its_progress_bar(request, site, new_page, owner_state, t
     saved = tmp_path / "back.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes() == path.read_bytes()
+    check_page(page, request.node.name)
+
+
+def test_an_open_professional_page_closes_when_the_link_breaks(request, site, new_page, pro_state):
+    """Last of the module: it breaks the demo link."""
+    from django.contrib.auth import get_user_model
+
+    from beffroi.safe.services.links import link_break
+
+    page = new_page(site.url, storage_state=pro_state)
+    with page.expect_response(lambda response: "/flux/coffre" in response.url):
+        page.goto(site.pages["pro-safe"])
+    assert "Quittance de loyer" in page.content()
+    owner = get_user_model().objects.get(username=DEMO_BENEFICIARY)
+    link_break(actor=owner, link=Link.objects.get(safe=owner.safe))
+    page.get_by_role("heading", name="Lien rompu").wait_for(timeout=3000)
+    assert "Quittance de loyer" not in page.content()
+    assert page.get_by_role("alert").inner_text().startswith("Le lien avec ce coffre vient d’être rompu")
     check_page(page, request.node.name)
