@@ -360,6 +360,9 @@ SAFE_KEYRING = env("SAFE_KEYRING")
 SAFE_QUOTA_MB = env_int("SAFE_QUOTA_MB", 600)
 # Largest document accepted in one upload.
 SAFE_MAX_DOCUMENT_MB = env_int("SAFE_MAX_DOCUMENT_MB", 600)
+# A ClamAV daemon scans every upload when one of these is set (Unix socket, or host:port).
+CLAMAV_SOCKET = env("CLAMAV_SOCKET")
+CLAMAV_ADDRESS = env("CLAMAV_ADDRESS")
 
 # --- Logging: no IP address, no user agent ----------------------------------
 

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from beffroi.safe import antivirus
 from beffroi.safe.access import Viewer, can_see
 from beffroi.safe.crypto import TamperedError, decrypt_stream, seal, unseal
 from beffroi.safe.events import record_event
@@ -77,6 +78,7 @@ def document_store(*, viewer: Viewer, safe: Safe, upload: EncryptedUpload, name:
     name = _clean_name(name or upload.name, field="name")
     folder = _safe_folder(safe, folder_id)
     document = Document(id=upload.document_id, safe=safe, folder=folder)
+    antivirus.check_upload(upload, document.context())
     thumbnail = _thumbnail(upload, document.context())
     storage_name = f"coffre/{uuid.uuid4().hex}"
     upload.file.seek(0)
