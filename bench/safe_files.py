@@ -237,6 +237,7 @@ class Transfer:
     error: str = ""
     # Measured around it:
     server_cpu: float = 0.0  # seconds
+    client_cpu: float = 0.0  # seconds, this process (the client and the memory sampler)
     server_written: int = 0  # bytes the server passed to write() (files and sockets)
     memory: "Memory" = None
     others: OtherLoad = None
@@ -334,14 +335,21 @@ class Memory(threading.Thread):
 
 
 def measured(server_pid: int, run) -> Transfer:
-    """Run one transfer with the server's memory, CPU and writes measured around it."""
+    """Run one transfer with the server's memory, CPU and writes measured around it.
+
+    The page cache's dirty pages (the file just written) are flushed first:
+    their writeback would otherwise slow the server's own writes down.
+    """
+    os.sync()
     pids = process_tree(server_pid)
     memory = Memory(server_pid)
     cpu = sum(cpu_seconds(pid) for pid in pids)
     written = written_bytes(pids)
     memory.start()
+    client_cpu = time.process_time()
     with OtherLoad() as others:
         transfer = run()
+    transfer.client_cpu = time.process_time() - client_cpu
     transfer.memory = memory.stop()
     transfer.server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
     transfer.server_written = written_bytes(pids) - written
@@ -531,6 +539,8 @@ def report(args, rounds: list[Round], max_document_mb: int, web_threads: int) ->
         ["database", "PostgreSQL" if args.postgres else "SQLite"],
         ["server", f"uvicorn, 1 process, WEB_THREADS={web_threads}; SAFE_MAX_DOCUMENT_MB={max_document_mb}"],
         ["rounds", f"{args.rounds} (best rate of each transfer, highest memory)"],
+        ["upload, each round", ", ".join(mb_s(r.upload.rate) for r in rounds)],
+        ["download, each round", ", ".join(mb_s(r.download.rate) for r in rounds)],
         ["other processes, upload (best round)", upload.others.describe()],
         ["other processes, download (best round)", download.others.describe()],
     ]))
@@ -545,15 +555,17 @@ def report(args, rounds: list[Round], max_document_mb: int, web_threads: int) ->
     ]))
     print()
 
-    def share(transfer: Transfer) -> str:
-        return f"{transfer.server_cpu / transfer.seconds:.0%} of one core"
+    def share(seconds: float, transfer: Transfer) -> str:
+        return f"{seconds / transfer.seconds:.0%} of one core"
 
     tail = upload.answered - upload.sent
-    print(table(["over HTTP (best round)", "seconds", "rate", "server CPU", "detail"], [
-        ["upload: first byte sent → response", f"{upload.seconds:.2f}", mb_s(upload.rate), share(upload),
+    print(table(["over HTTP (best round)", "seconds", "rate", "server CPU", "client CPU", "detail"], [
+        ["upload: first byte sent → response", f"{upload.seconds:.2f}", mb_s(upload.rate),
+         share(upload.server_cpu, upload), share(upload.client_cpu, upload),
          f"{tail:.2f} s from the last byte sent to the answer; the server wrote "
          f"{upload.server_written / upload.size:.1f}× the file (write calls)"],
-        ["download: request → last byte", f"{download.seconds:.2f}", mb_s(download.rate), share(download),
+        ["download: request → last byte", f"{download.seconds:.2f}", mb_s(download.rate),
+         share(download.server_cpu, download), share(download.client_cpu, download),
          f"{download.first_byte - download.started:.2f} s to the first byte (the whole ciphertext verified first)"],
     ]))
     print()

@@ -68,7 +68,8 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
     with transaction.atomic():
         due = Reminder.objects.filter(status=Reminder.Status.PENDING, due_at__lte=now).order_by("due_at")
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
+            # Only the reminders' rows are locked (the related rows come from outer joins).
+            due = due.select_for_update(skip_locked=True, of=("self",))
         due = list(due.select_related("safe", "appointment", "document")[:limit])
         for reminder in due:
             phone = safe_phone(reminder.safe)
