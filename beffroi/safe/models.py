@@ -307,3 +307,19 @@ class ResetCode(models.Model):
 
     def __str__(self):
         return f"Code n° {self.pk}"
+
+
+class SafePushSubscription(models.Model):
+    """A beneficiary's device that receives their reminders by Web Push."""
+
+    safe = models.ForeignKey(Safe, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "abonnement aux notifications du coffre"
+
+    def __str__(self):
+        return self.endpoint[:60]

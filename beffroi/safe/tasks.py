@@ -48,6 +48,26 @@ def ensure_reminders_scheduled() -> bool:
     return True
 
 
+@task()
+def push_reminder(safe_id: int, text: str) -> dict:
+    """Web Push of a reminder to the beneficiary's devices; gone subscriptions are removed."""
+    import json
+
+    from beffroi.notify.push.sender import Message, send_batch
+    from beffroi.safe.models import SafePushSubscription
+
+    subscriptions = SafePushSubscription.objects.filter(safe_id=safe_id)
+    payload = json.dumps({"title": "Rappel de votre coffre-fort", "body": text, "url": "/coffre/rendez-vous/",
+                          "tag": "coffre-rappel"}, ensure_ascii=False).encode()
+    messages = [Message(endpoint=e, p256dh=k, auth=a, payload=payload, ttl=6 * 3600, urgency="high")
+                for e, k, a in subscriptions.values_list("endpoint", "p256dh", "auth")]
+    outcomes = send_batch(messages) if messages else []
+    gone = [o.endpoint for o in outcomes if o.gone]
+    if gone:
+        SafePushSubscription.objects.filter(endpoint__in=gone).delete()
+    return {"sent": sum(o.delivered for o in outcomes), "removed": len(gone)}
+
+
 def daily_upkeep() -> dict:
     from beffroi.safe.services.deletion import shred_retired_keys
     from beffroi.safe.services.documents import integrity_check

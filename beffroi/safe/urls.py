@@ -8,6 +8,7 @@ urlpatterns = [
     path("coffre/creer/", owner.create_account, name="create_account"),
     path("coffre/", owner.home, name="home"),
     path("coffre/compte/", account.account, name="account"),
+    path("coffre/compte/notifications/", account.push_subscription, name="push"),
     path("coffre/mot-de-passe-oublie/", account.forgot, name="forgot"),
     path("coffre/mot-de-passe-oublie/code/", account.reset_code, name="reset_code"),
     path("coffre/dossiers/<int:folder_id>/", owner.home, name="folder"),

@@ -100,3 +100,14 @@ def password_reset_in_person(*, actor, organisation, safe: Safe, password: str) 
     record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation, action="safe.password_reset",
                  label="en présence du bénéficiaire")
     journal.record(actor=actor, organisation=organisation, action="safe.password_reset", target=safe)
+
+
+def safe_push_subscribe(*, safe: Safe, endpoint: str, p256dh: str, auth: str) -> None:
+    """This device receives the safe's reminders by Web Push too."""
+    from beffroi.notify.push.validation import validate_endpoint, validate_keys
+    from beffroi.safe.models import SafePushSubscription
+
+    validate_endpoint(endpoint)
+    validate_keys(p256dh, auth)
+    SafePushSubscription.objects.update_or_create(endpoint=endpoint, defaults={"safe": safe, "p256dh": p256dh,
+                                                                              "auth": auth})

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
+from beffroi.core.tasks import enqueue
 from beffroi.safe.keys import safe_key, unseal_data, unseal_text
-from beffroi.safe.models import Appointment, Document, Reminder
+from beffroi.safe.models import Appointment, Document, Reminder, SafePushSubscription
 
 PARIS = ZoneInfo("Europe/Paris")
 EXPIRY_DAYS_BEFORE = (60, 30, 7)
@@ -63,6 +64,7 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
     """Hand the due reminders over to the SMS outbox; returns how many."""
     from beffroi.notify.sms.services import sms_enqueue
     from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.tasks import push_reminder
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -71,12 +73,17 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
             # Only the reminders' rows are locked (the related rows come from outer joins).
             due = due.select_for_update(skip_locked=True, of=("self",))
         due = list(due.select_related("safe", "appointment", "document")[:limit])
+        pushed = set(SafePushSubscription.objects.filter(safe__in={r.safe_id for r in due}).values_list("safe_id", flat=True))
         for reminder in due:
             phone = safe_phone(reminder.safe)
+            text = _text(reminder)
             if phone:
-                sms_enqueue(to=phone, text=_text(reminder), organisation=None, purpose="reminder",
+                sms_enqueue(to=phone, text=text, organisation=reminder.safe.opened_with, purpose="reminder",
                             tag=f"r{reminder.pk}")
-            reminder.status = Reminder.Status.QUEUED if phone else Reminder.Status.CANCELLED
+            if reminder.safe_id in pushed:
+                # Web Push as well, where the beneficiary enabled it on a device (at most once: its own job).
+                enqueue(push_reminder, reminder.safe_id, text)
+            reminder.status = Reminder.Status.QUEUED if phone or reminder.safe_id in pushed else Reminder.Status.CANCELLED
             reminder.handed_over_at = now
         Reminder.objects.bulk_update(due, ["status", "handed_over_at"])
     return len(due)

@@ -200,3 +200,24 @@ def test_the_account_page_sets_the_mobile(owner_client, beneficiary):
 
     assert safe_phone(Safe.objects.get(owner=beneficiary)) == "+33711223344"
     assert b"+3371122" not in bytes(Safe.objects.get(owner=beneficiary).phone_sealed)
+
+
+def test_reminders_also_go_by_web_push_where_enabled(owner_client, beneficiary, settings):
+    from beffroi.notify.push.fake_service import FakePushService
+    from beffroi.safe.models import SafePushSubscription
+    from beffroi.safe.tasks import push_reminder
+
+    with FakePushService() as service:
+        settings.PUSH_ALLOWED_HOSTS = ["127.0.0.1"]
+        subscription = service.subscribe()
+        response = owner_client.post("/coffre/compte/notifications/", subscription.as_json(),
+                                     content_type="application/json")
+        assert response.status_code == 201
+        assert owner_client.post("/coffre/compte/notifications/", "{}", content_type="application/json").status_code == 400
+        assert SafePushSubscription.objects.count() == 1
+        record_save(viewer=Viewer(beneficiary), safe=beneficiary.safe, kind="appointment",
+                    data={"title": "Mission locale"}, starts_at=timezone.now() + timedelta(hours=2), reminders=[60])
+        assert hand_over_due(now=timezone.now() + timedelta(hours=1, minutes=1)) == 1
+        assert push_reminder.func(beneficiary.safe.pk, "Rappel : Mission locale") == {"sent": 1, "removed": 0}
+        received = service.received[0]
+        assert b"Mission locale" in received.plaintext

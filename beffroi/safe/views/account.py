@@ -3,10 +3,13 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from beffroi.core import throttle
-from beffroi.safe.services.accounts import safe_phone, safe_set_phone
+from beffroi.reports.push import read_push_subscription
+from beffroi.safe.services.accounts import safe_phone, safe_push_subscribe, safe_set_phone
 from beffroi.safe.services.reset import reset_code_send, reset_with_code
 from beffroi.safe.views.owner import owner_required
 
@@ -72,3 +75,17 @@ def reset_code(request):
             messages.success(request, "Nouveau mot de passe enregistré : vous pouvez entrer dans votre coffre.")
             return redirect("account_login")
     return render(request, "safe/reset_code.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+@owner_required
+@require_POST
+def push_subscription(request):
+    """This device asks for the reminders by Web Push (JSON: PushSubscription.toJSON())."""
+    subscription, error = read_push_subscription(request.body)
+    if error:
+        return JsonResponse({"detail": error}, status=400)
+    try:
+        safe_push_subscribe(safe=request.safe, **subscription)
+    except ValidationError as exc:
+        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+    return JsonResponse({"status": "ok"}, status=201)
