@@ -221,3 +221,9 @@ def test_reminders_also_go_by_web_push_where_enabled(owner_client, beneficiary, 
         assert push_reminder.func(beneficiary.safe.pk, "Rappel : Mission locale") == {"sent": 1, "removed": 0}
         received = service.received[0]
         assert b"Mission locale" in received.plaintext
+
+
+def test_the_organisation_sees_its_sms_counts(pro_client, beneficiary, ccas, social_worker):
+    link_services.link_propose(actor=social_worker, organisation=ccas, safe=beneficiary.safe)
+    page = pro_client.get("/accompagnement/").content.decode()
+    assert "CCAS de Haisnes : 0 envoyé, 1 en attente, 0 en échec" in page

@@ -17,11 +17,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from beffroi.core.staff_access import has_second_factor
+from beffroi.notify.sms.selectors import sms_counts
 from beffroi.realtime import channels
 from beffroi.realtime.bus import channel_head
 from beffroi.safe.access import Viewer, professional_organisations, visible, visible_documents
@@ -75,7 +77,10 @@ def safes(request):
     links = Link.objects.filter(organisation__in=request.organisations).exclude(
         status__in=[Link.Status.BROKEN, Link.Status.DECLINED]
     ).select_related("safe__owner", "organisation").order_by("organisation__name", "safe__owner__username")
-    return render(request, "safe/pro_safes.html", {"links": links, "propose_form": ProposeForm(request=request)})
+    month = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    sms = [(organisation, sms_counts(organisation, month)) for organisation in request.organisations]
+    return render(request, "safe/pro_safes.html", {"links": links, "propose_form": ProposeForm(request=request),
+                                                   "sms": sms, "month": month})
 
 
 class ProposeForm(forms.Form):
