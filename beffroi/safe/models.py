@@ -259,6 +259,10 @@ class Share(models.Model):
     def __str__(self):
         return f"Partage n° {self.pk}"
 
+    @property
+    def item(self):
+        return next(getattr(self, name) for name in self.ITEMS if getattr(self, f"{name}_id") is not None)
+
 
 class SafeEvent(models.Model):
     """The safe's own journal, shown to its owner: every access and change,

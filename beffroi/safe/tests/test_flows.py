@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.utils import timezone
 
 from beffroi.core.models import JournalEntry
@@ -23,6 +24,7 @@ from beffroi.safe.services.records import read, record_save
 from beffroi.safe.services.reminders import hand_over_due
 from beffroi.safe.tests.conftest import PASSWORD, pdf_bytes
 from beffroi.safe.tests.test_documents import upload
+from conftest import sign_in_with_second_factor
 
 
 def _code_from_sms() -> str:
@@ -227,3 +229,37 @@ def test_the_organisation_sees_its_sms_counts(pro_client, beneficiary, ccas, soc
     link_services.link_propose(actor=social_worker, organisation=ccas, safe=beneficiary.safe)
     page = pro_client.get("/accompagnement/").content.decode()
     assert "CCAS de Haisnes : 0 envoyé, 1 en attente, 0 en échec" in page
+
+
+def test_the_beneficiary_asks_and_the_organisation_answers(owner_client, beneficiary, ccas, social_worker):
+    pro_client = sign_in_with_second_factor(Client(), social_worker)
+    assert owner_client.post("/coffre/liens/demander/", {"organisation": ccas.pk}).status_code == 302
+    link = Link.objects.get()
+    assert link.status == Link.Status.REQUESTED
+    assert "CCAS de Haisnes" in owner_client.get("/coffre/liens/").content.decode()
+    pro_client.post(f"/accompagnement/liens/{link.pk}/reponse/", {"accepter": "1"})
+    link.refresh_from_db()
+    assert link.is_active
+    # Each link shows what it shares.
+    upload(owner_client, pdf_bytes(), name="Bail.pdf")
+    document = Document.objects.get()
+    owner_client.post(f"/coffre/liens/{link.pk}/partage/", {"item": f"document:{document.pk}", "partager": "1"})
+    page = owner_client.get("/coffre/liens/").content.decode()
+    assert "Partagé avec CCAS de Haisnes" in page and "<li>Bail.pdf</li>" in page
+
+
+def test_a_professional_deposits_only_when_allowed(owner_client, beneficiary, ccas, social_worker):
+    pro_client = sign_in_with_second_factor(Client(), social_worker)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    link = link_services.link_propose(actor=social_worker, organisation=ccas, safe=beneficiary.safe, send_code=False)
+    link_services.link_answer(actor=beneficiary, link=link, accept=True)
+    url = f"/accompagnement/coffres/{link.pk}/deposer/"
+    pro_client.post(url, {"fichier": SimpleUploadedFile("attestation.pdf", pdf_bytes()), "name": "Attestation"})
+    assert not Document.objects.exists()
+    owner_client.post(f"/coffre/liens/{link.pk}/depot/", {"autoriser": "1"})
+    pro_client.post(url, {"fichier": SimpleUploadedFile("attestation.pdf", pdf_bytes()), "name": "Attestation"})
+    document = Document.objects.get()
+    assert document.uploaded_for == ccas and document.shares.filter(link=link).exists()
+    journal = owner_client.get("/coffre/journal/").content.decode()
+    assert "Document ajouté" in journal and "(CCAS de Haisnes)" in journal

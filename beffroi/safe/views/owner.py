@@ -24,7 +24,7 @@ from beffroi.safe.models import Document, Folder, Link, SafeEvent
 from beffroi.safe.presenters import documents_listing, link_rows
 from beffroi.safe.services import documents as document_services
 from beffroi.safe.services.accounts import safe_open
-from beffroi.safe.services.links import link_answer, link_break, link_set_deposit, share_set
+from beffroi.safe.services.links import link_answer, link_break, link_request, link_set_deposit, share_set
 from beffroi.safe.uploads import FIELD, EncryptingUploadHandler
 
 
@@ -239,9 +239,28 @@ def share(request, link_id):
 
 @owner_required
 def links(request):
-    context = {"links": request.safe.links.select_related("organisation").order_by("-created_at"),
-               "request_form": forms.LinkRequestForm()}
-    return render(request, "safe/links.html", context)
+    key = safe_key(request.safe)
+    rows = [
+        {"link": link, "shared": [forms.item_label(share.item, key) for share in link.shares.all()]}
+        for link in request.safe.links.select_related("organisation").prefetch_related(
+            "shares__document__safe", "shares__folder__safe", "shares__contact__safe", "shares__note__safe",
+            "shares__appointment__safe").order_by("-created_at")
+    ]
+    return render(request, "safe/links.html", {"rows": rows, "request_form": forms.LinkRequestForm()})
+
+
+@owner_required
+@require_POST
+def link_request_view(request):
+    form = forms.LinkRequestForm(request.POST)
+    if not form.is_valid():
+        return _fail(request, ValidationError("Choisissez une organisation."), reverse("safe:links"))
+    try:
+        link_request(viewer=request.viewer, organisation=form.cleaned_data["organisation"])
+    except ValidationError as exc:
+        return _fail(request, exc, reverse("safe:links"))
+    messages.success(request, f"Demande envoyée à {form.cleaned_data['organisation'].name}.")
+    return redirect("safe:links")
 
 
 @owner_required

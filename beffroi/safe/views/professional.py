@@ -32,7 +32,7 @@ from beffroi.safe.keys import safe_key
 from beffroi.safe.models import Appointment, Contact, Document, Link, Note
 from beffroi.safe.presenters import document_rows
 from beffroi.safe.services.accounts import password_reset_in_person, safe_open
-from beffroi.safe.services.links import link_break, link_confirm_with_code, link_propose
+from beffroi.safe.services.links import link_answer, link_break, link_confirm_with_code, link_propose
 from beffroi.safe.services.records import read
 from beffroi.safe.uploads import EncryptingUploadHandler
 from beffroi.safe.views.owner import _store_upload
@@ -150,6 +150,19 @@ def confirm_code(request, link_id):
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "Lien confirmé.")
+    return redirect("safe:pro_safes")
+
+
+@professional_required
+@require_POST
+def answer_request(request, link_id):
+    """A beneficiary asked the organisation to accompany them: accept or decline."""
+    link = Link.objects.filter(pk=link_id, organisation__in=request.organisations, status=Link.Status.REQUESTED).first()
+    if link is None:
+        raise Http404
+    accept = request.POST.get("accepter") == "1"
+    link_answer(actor=request.user, link=link, accept=accept, organisation=link.organisation)
+    messages.success(request, "Demande acceptée : le lien est actif." if accept else "Demande refusée.")
     return redirect("safe:pro_safes")
 
 
