@@ -1,7 +1,11 @@
 """Serving a document: checked, verified, decrypted as it streams, never cached.
 
-The whole ciphertext is verified before the first byte leaves, so a damaged
-file gets a clear page instead of a download cut in the middle or altered.
+Every chunk is authenticated before it is sent, so a damaged file is never
+served altered. Documents up to 64 MiB (nearly all: scans, photos, PDFs) are
+also verified whole before the first byte leaves, so that damage gets a
+clear page rather than a download cut in the middle; larger ones stream at
+once (reading them twice would halve the speed), are cut at the first bad
+chunk, and the daily integrity check flags them on their page beforehand.
 While a professional's download streams, their link is checked again every
 few megabytes: breaking it stops the download.
 """

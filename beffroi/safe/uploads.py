@@ -50,6 +50,13 @@ class EncryptedUpload(UploadedFile):
     def temporary_file_path(self):
         return self.file.name
 
+    def close(self):
+        # The storage may have moved the file (as for Django's temporary uploads).
+        try:
+            return self.file.close()
+        except FileNotFoundError:
+            return None
+
 
 class EncryptingUploadHandler(FileUploadHandler):
     chunk_size = 1 << 20

@@ -200,3 +200,26 @@ def test_professionals_need_a_second_factor_and_a_role(client, social_worker, cc
     assert client.get("/accompagnement/").status_code == 302  # to the second factor
     editor = sign_in_with_second_factor(Client(), make_staff(ccas, Membership.Role.EDITOR))
     assert editor.get("/accompagnement/").status_code == 403
+
+
+def test_a_large_damaged_document_is_cut_never_altered(owner_client, monkeypatch):
+    """Above VERIFY_FIRST_MAX a document streams at once: the good chunks go out,
+    the bad one never does, and the response ends there."""
+    from beffroi.safe.crypto import TamperedError
+    from beffroi.safe.services import documents
+
+    monkeypatch.setattr(documents, "VERIFY_FIRST_MAX", 1024)
+    content = bytes(range(256)) * 4096 * 3  # 3 MiB: three chunks
+    upload(owner_client, b"%PDF-" + content[5:])
+    document = Document.objects.get()
+    path = Path(settings.STORAGES["private"]["OPTIONS"]["location"]) / document.storage_name
+    data = bytearray(path.read_bytes())
+    data[-200] ^= 0x01  # in the last chunk
+    path.write_bytes(bytes(data))
+    response = owner_client.get(f"/coffre/documents/{document.pk}/fichier/")
+    assert response.status_code == 200 and int(response["Content-Length"]) == len(content)
+    received = []
+    with pytest.raises(TamperedError):
+        for chunk in response.streaming_content:
+            received.append(chunk)
+    assert b"".join(received) == (b"%PDF-" + content[5:])[: 2 * 1024 * 1024]
