@@ -10,7 +10,6 @@ the same transaction as its SMS is queued, so it is never handed over twice.
 
 from django.db import transaction
 from django.db.models import Min, Q
-from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -34,7 +33,14 @@ def hand_over_reminders() -> int:
 
 
 def ensure_reminders_scheduled() -> bool:
-    """A run waits for the earliest pending reminder (unless one already does)."""
+    """A run waits for the earliest pending reminder (unless one already does).
+
+    The run is dated even when the reminder is already due: the worker takes
+    dated jobs first, in date order, so a due hand-over never waits behind a
+    backlog of undated jobs. The waiting run is locked until the caller's
+    transaction ends: no worker starts it before the reminders that
+    transaction creates are visible (a worker's claim skips locked jobs).
+    """
     with transaction.atomic():
         earliest = Reminder.objects.filter(status=Reminder.Status.PENDING).aggregate(at=Min("due_at"))["at"]
         if earliest is None:
@@ -42,9 +48,9 @@ def ensure_reminders_scheduled() -> bool:
         waiting = DBTaskResult.objects.filter(task_path=hand_over_reminders.module_path, status="READY").filter(
             Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
         )
-        if waiting.exists():
+        if waiting.select_for_update().values_list("pk", flat=True)[:1]:
             return False
-        enqueue(hand_over_reminders, run_after=earliest if earliest > timezone.now() else None)
+        enqueue(hand_over_reminders, run_after=earliest)
     return True
 
 

@@ -34,13 +34,23 @@ def clean_text(text: str) -> str:
 
 
 def sms_enqueue(
-    *, to: str, text: str, organisation: Organisation | None = None, purpose: str, tag: str | None = None
+    *,
+    to: str,
+    text: str,
+    organisation: Organisation | None = None,
+    purpose: str,
+    tag: str | None = None,
+    dispatch: bool = True,
 ) -> SmsMessage:
     """Queue one SMS; sent by the worker once the current transaction commits.
 
     ``tag`` is an idempotency key ("rem-<id>"…, at most 20 letters, digits,
     "-" or "_"): queuing again with the same tag and the same message returns
     the message already queued. Without it, a random tag is drawn.
+
+    ``dispatch=False``: no sending job for this message; the caller queues
+    many in one transaction and then calls ``tasks.ensure_dispatch_scheduled()``
+    once, in that same transaction (one job for the lot, not one each).
     """
     from beffroi.notify.sms.tasks import dispatch_sms
 
@@ -66,7 +76,8 @@ def sms_enqueue(
                 )
         except IntegrityError:
             return _same_message(tag, to=number, text=text, organisation=organisation)
-        enqueue(dispatch_sms)
+        if dispatch:
+            enqueue(dispatch_sms)
     return message
 
 

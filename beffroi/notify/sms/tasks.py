@@ -39,7 +39,14 @@ def dispatch_sms() -> dict:
 def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
     """Enqueue ``dispatch_sms`` for the earliest pending message (not before
     ``not_before``) unless a run is already waiting to start by then; True if
-    it enqueued one."""
+    it enqueued one.
+
+    The waiting run is locked until the caller's transaction ends, so that no
+    worker starts it before the messages that transaction queues are visible
+    (a worker's claim skips locked jobs). A run is enqueued with its date even
+    when that date has passed: the worker takes dated jobs before undated ones,
+    in date order, so a due dispatch does not wait behind a backlog of others.
+    """
     with transaction.atomic():
         earliest = SmsMessage.objects.filter(status__in=SmsMessage.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
         if earliest is None:
@@ -49,7 +56,7 @@ def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
         waiting = DBTaskResult.objects.filter(task_path=dispatch_sms.module_path, status="READY").filter(
             Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
         )
-        if waiting.exists():
+        if waiting.select_for_update().values_list("pk", flat=True)[:1]:
             return False
-        enqueue(dispatch_sms, run_after=earliest if earliest > timezone.now() else None)
+        enqueue(dispatch_sms, run_after=earliest)
     return True

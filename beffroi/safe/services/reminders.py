@@ -63,6 +63,7 @@ def _text(reminder: Reminder) -> str:
 def hand_over_due(*, now=None, limit: int = BATCH) -> int:
     """Hand the due reminders over to the SMS outbox; returns how many."""
     from beffroi.notify.sms.services import sms_enqueue
+    from beffroi.notify.sms.tasks import ensure_dispatch_scheduled
     from beffroi.safe.services.accounts import safe_phone
     from beffroi.safe.tasks import push_reminder
 
@@ -73,17 +74,22 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
             # Only the reminders' rows are locked (the related rows come from outer joins).
             due = due.select_for_update(skip_locked=True, of=("self",))
         due = list(due.select_related("safe", "appointment", "document")[:limit])
+        queued = False
         pushed = set(SafePushSubscription.objects.filter(safe__in={r.safe_id for r in due}).values_list("safe_id", flat=True))
         for reminder in due:
             phone = safe_phone(reminder.safe)
             text = _text(reminder)
             if phone:
+                # One sending job for the whole batch (below), not one per message.
                 sms_enqueue(to=phone, text=text, organisation=reminder.safe.opened_with, purpose="reminder",
-                            tag=f"r{reminder.pk}")
+                            tag=f"r{reminder.pk}", dispatch=False)
+                queued = True
             if reminder.safe_id in pushed:
                 # Web Push as well, where the beneficiary enabled it on a device (at most once: its own job).
                 enqueue(push_reminder, reminder.safe_id, text)
             reminder.status = Reminder.Status.QUEUED if phone or reminder.safe_id in pushed else Reminder.Status.CANCELLED
             reminder.handed_over_at = now
         Reminder.objects.bulk_update(due, ["status", "handed_over_at"])
+        if queued:
+            ensure_dispatch_scheduled()
     return len(due)
