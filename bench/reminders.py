@@ -31,12 +31,18 @@ beneficiary's number, with the appointment's text.
     .venv/bin/python bench/reminders.py --count 5000 --window 60 # a quick run
 
 With ``--crash`` the worker is killed with SIGKILL half-way through the
-window and a new one started at once (as systemd's Restart= does). The job
+window, while it sends SMS it has claimed (``--crash-in dispatch``, the
+default) or while it hands reminders over (``--crash-in hand-over``), and a
+new one is started at once (as systemd's Restart= does). The new worker
+continues the chains of jobs at once (``maintenance.ensure_chains``); the job
 the killed worker was running stays "running" until its heartbeats are
 WORKER_HEARTBEAT_TIMEOUT old (60 s), then goes back to the queue; messages it
-had claimed wait for their lease (SMS_LEASE_SECONDS, 300 s), then the
-provider is asked about their tag before any new attempt. The lateness of a
-crash run includes both; the targets that matter there are 0 lost, 0 twice.
+had claimed wait for the end of their lease (SMS_LEASE_SECONDS, 300 s), then
+the provider is asked about their tag before any new attempt. The lateness of
+a crash run includes all that; the targets that matter there are 0 lost, 0
+twice. A run ends once every reminder was accepted and the outbox has nothing
+pending (the messages of the killed worker's claim included), or when the
+grace period after the window is over.
 """
 
 import argparse
@@ -231,7 +237,9 @@ class Crash:
     killed_pid: int = 0
     killed_at: float = 0.0  # time.time()
     restarted_at: float = 0.0
-    running: list = field(default_factory=list)  # (job id, task name) the killed worker was running
+    in_the_middle: bool = False  # of the kind of job asked for (--crash-in)
+    running: list = field(default_factory=list)  # the jobs the killed worker was running
+    claimed: int = 0  # SMS it had claimed ("sending")
     accepted_before: int = 0
 
 
@@ -251,22 +259,45 @@ def start_worker(site: Installation, worker_env: dict, name: str):
     return site.start(name, [PYTHON, "manage.py", "worker", "--interval", "0.5", "--no-startup-delay"], **worker_env)
 
 
-def crash_worker(site: Installation, worker, worker_env: dict, fake_port: int) -> tuple[Crash, object]:
-    """SIGKILL the worker; start another at once; note what the killed one was running."""
+def when_running(during: str, patience: float = 10.0) -> bool:
+    """Wait until the worker is in the middle of a hand-over (a hand_over_reminders job running) or of a
+    dispatch (messages claimed, "sending"), so that the kill lands there; False if that did not happen
+    within ``patience`` seconds (the kill happens anyway)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from beffroi.notify.sms.models import SmsMessage
+    from beffroi.safe.tasks import hand_over_reminders
+
+    if during == "dispatch":
+        busy = SmsMessage.objects.filter(status="sending")
+    else:
+        busy = DBTaskResult.objects.filter(task_path=hand_over_reminders.module_path, status="RUNNING")
+    deadline = time.monotonic() + patience
+    while not busy.exists():
+        if time.monotonic() > deadline:
+            return False
+    return True
+
+
+def crash_worker(site: Installation, worker, worker_env: dict, fake_port: int, during: str) -> tuple[Crash, object]:
+    """SIGKILL the worker in the middle of a job; start another at once; note what the killed one was doing."""
     from django.db import connections
     from django_tasks_db.models import DBTaskResult
 
+    from beffroi.notify.sms.models import SmsMessage
+
     crash = Crash(killed_pid=worker.pid)
+    crash.in_the_middle = when_running(during)
     crash.killed_at = time.time()
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
+    crash.running = [
+        path.rsplit(".", 1)[1] for path in DBTaskResult.objects.filter(status="RUNNING").values_list("task_path", flat=True)
+    ]
+    crash.claimed = SmsMessage.objects.filter(status="sending").count()
     new = start_worker(site, worker_env, "worker-after-crash")
     crash.restarted_at = time.time()
     crash.accepted_before = fake_get(fake_port, "stats")["accepted"]
-    crash.running = [
-        (str(pk), path.rsplit(".", 1)[1])
-        for pk, path in DBTaskResult.objects.filter(status="RUNNING").values_list("pk", "task_path")
-    ]
     connections.close_all()
     return crash, new
 
@@ -294,10 +325,12 @@ def measure(site: Installation, args, worker_env: dict, fake, fake_port: int, wi
         while True:
             now = time.time()
             if crash_at is not None and now >= crash_at and run.crash is None:
-                run.crash, new = crash_worker(site, workers[0], worker_env, fake_port)
+                run.crash, new = crash_worker(site, workers[0], worker_env, fake_port, args.crash_in)
                 workers.append(new)
             stats = fake_get(fake_port, "stats")
-            done = stats["tags"] >= count
+            # Done once every tag is accepted and the outbox has nothing pending: a message claimed by a
+            # killed worker may already be at the provider, and is looked up there once its lease ends.
+            done = stats["tags"] >= count and outbox_settled()
             if now - last_print >= args.progress or done:
                 print(f"  {now - window_start:6.0f} s: {bisect.bisect_right(dues, now):,} due, {stats['accepted']:,} "
                       f"accepted by the provider ({stats['duplicate_tags']} tags twice)", flush=True)
@@ -315,16 +348,11 @@ def measure(site: Installation, args, worker_env: dict, fake, fake_port: int, wi
     return run
 
 
-def settle(seconds: float = 30.0) -> None:
-    """Let the worker record the last outcomes (the provider answered; the database follows)."""
-    from django.db import connections
-
+def outbox_settled() -> bool:
+    """No SMS queued or being sent (claimed) any more."""
     from beffroi.notify.sms.models import SmsMessage
 
-    deadline = time.monotonic() + seconds
-    while SmsMessage.objects.filter(status__in=SmsMessage.PENDING).exists() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    connections.close_all()
+    return not SmsMessage.objects.filter(status__in=SmsMessage.PENDING).exists()
 
 
 # Checks and output -----------------------------------------------------------------
@@ -425,19 +453,22 @@ def report(args, site: Installation, run: Run, outcome: Outcome, count: int, ben
                    + ", ".join(f"{k} {v}" for k, v in settings_used.items())],
         ["provider", f"fake OVH API in its own process (signatures checked), latency {args.latency * 1000:.0f} ms"],
         ["run", f"{run.seconds:.0f} s from the window's start to the last check "
-                f"(window {args.window:g} s, then until all were accepted or {args.grace:.0f} s more)"],
+                f"(window {args.window:g} s, then until all were accepted and the outbox had nothing pending, "
+                f"or {args.grace:.0f} s more)"],
         ["CPU during the run (of one core)", cpu],
         ["other processes during the run", run.others.describe()],
     ]
     if run.crash:
         crash = run.crash
-        running = ", ".join(f"{name}" for _pk, name in crash.running) or "no job"
+        running = ", ".join(crash.running) or "no job"
+        middle = "" if crash.in_the_middle else f" (waited 10 s in vain for a {args.crash_in} in progress)"
         rows.insert(5, ["crash", f"SIGKILL of worker {crash.killed_pid} at {crash.killed_at - run.window_start:.1f} s "
-                                 f"({crash.accepted_before:,} accepted by then), running: {running}; a new worker "
-                                 f"started at once (as systemd's Restart= does)"])
+                                 f"({crash.accepted_before:,} accepted by then), running: {running}{middle}; "
+                                 f"{crash.claimed} SMS claimed by it (\"sending\"); a new worker started at once "
+                                 f"(as systemd's Restart= does)"])
     print(table(["run", ""], rows))
     print()
-    print(table(["in the database at the end", ""], db_rows))
+    print(table(["at the end", ""], db_rows))
     print()
     lateness = outcome.lateness
     p99 = percentile(lateness, 0.99) if lateness else float("inf")
@@ -485,6 +516,8 @@ def parse_args():
                              "SMS_LEASE_SECONDS + WORKER_HEARTBEAT_TIMEOUT + 60)")
     parser.add_argument("--crash", action="store_true", help="SIGKILL the worker in the middle of the window")
     parser.add_argument("--crash-at", type=float, default=None, help="seconds into the window (default: half-way)")
+    parser.add_argument("--crash-in", choices=("dispatch", "hand-over"), default="dispatch",
+                        help="kill the worker while it sends claimed SMS (default) or while it hands reminders over")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake provider takes to answer a send")
     parser.add_argument("--progress", type=float, default=30.0, help="seconds between progress lines")
     parser.add_argument("--seed", type=int, default=2026)
@@ -496,6 +529,9 @@ def parse_args():
 
 def main() -> None:
     args = parse_args()
+    # Stopped by SIGTERM (kill, timeout), the run still stops its worker and fake provider and removes
+    # its installation (Installation.__exit__).
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     wait_for_other_benchmarks()
     print_machine()
     with Installation("reminders", postgres=args.postgres) as site:
@@ -539,12 +575,14 @@ def main() -> None:
 
         dues = sorted(e.due for e in expected.values())
         run = measure(site, args, worker_env, fake, fake_port, window_start, dues)
-        settle()
+        stats = fake_get(fake_port, "stats")
         messages = fake_get(fake_port, "messages")
         safe_ids = [safe.pk for safe, _phone in safes]
         outcome = check(messages, expected, safe_ids)
         db_rows = database_counts(safe_ids)
         connections.close_all()
+        db_rows.append(["provider: sends / tag look-ups (GET …/outgoing?tag=)",
+                        f"{stats['accepted']:,} / {stats['lookups']:,}"])
         ok = report(args, site, run, outcome, args.count, len(safes), settings_used, db_rows)
         if not ok:
             print("\nLast lines of the logs:")

@@ -21,11 +21,27 @@ from beffroi.realtime.models import Event
 PERIOD = timedelta(days=1)
 FINISHED_JOBS_KEPT = timedelta(days=7)
 _daily: dict[str, Callable[[], object]] = {}
+_chains: dict[str, Callable[[], object]] = {}
 
 
 def register(name: str, function: Callable[[], object]) -> None:
     """Run ``function`` (idempotent, its own transactions) in the daily job."""
     _daily[name] = function
+
+
+def register_chain(name: str, ensure: Callable[[], object]) -> None:
+    """``ensure`` (idempotent) makes sure that a chain of jobs, each run enqueuing
+    the next, has a run waiting; every worker calls it when it starts."""
+    _chains[name] = ensure
+
+
+def ensure_chains() -> None:
+    """A worker killed in the middle of a chain's run leaves it "running" until
+    its heartbeats are WORKER_HEARTBEAT_TIMEOUT old; the worker started in its
+    place continues the chain at once (a run given back later finds nothing
+    left, or what is due by then: each run does only what is still to do)."""
+    for ensure in _chains.values():
+        ensure()
 
 
 @task()

@@ -8,6 +8,7 @@ class SafeConfig(AppConfig):
 
     def ready(self):
         from beffroi.core import maintenance
-        from beffroi.safe.tasks import daily_upkeep
+        from beffroi.safe.tasks import daily_upkeep, ensure_reminders_scheduled
 
         maintenance.register("safe", daily_upkeep)
+        maintenance.register_chain("safe_reminders", ensure_reminders_scheduled)

@@ -6,6 +6,8 @@ run hands over everything due, then schedules the next run. A run cut short
 by a killed worker is given back to the queue by the worker's heartbeats,
 and hands over what is still pending: a reminder handed over is marked so in
 the same transaction as its SMS is queued, so it is never handed over twice.
+The worker started in place of the killed one does not wait for that: it
+schedules a run at once (``maintenance.ensure_chains``).
 """
 
 from django.db import transaction

@@ -1,11 +1,14 @@
 """The worker's side of the SMS outbox.
 
-Every ``sms_enqueue`` enqueues ``dispatch_sms`` in the caller's transaction.
-A run sends what is due, then makes sure that a run is waiting for whatever
-is still pending (a retry later on, a lease that will run out): the chain of
-jobs never breaks while a message is pending. A run cut short by a killed
-worker is given back to the queue by the worker's heartbeat mechanism
-(``core/management/commands/worker.py``), and runs again.
+Every ``sms_enqueue`` enqueues ``dispatch_sms`` in the caller's transaction
+(a caller queuing a batch with ``dispatch=False`` calls
+``ensure_dispatch_scheduled`` instead, once for the lot). A run sends what is
+due, then makes sure that a run is waiting for whatever is still pending (a
+retry later on, a lease that will run out): the chain of jobs never breaks
+while a message is pending. A run cut short by a killed worker is given back
+to the queue by the worker's heartbeat mechanism
+(``core/management/commands/worker.py``), and runs again; meanwhile the
+worker started in its place continues the chain (``maintenance.ensure_chains``).
 """
 
 from datetime import datetime, timedelta

@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from beffroi.core.models import JournalEntry
 from beffroi.notify.sms.models import SmsMessage
+from beffroi.notify.sms.tasks import dispatch_sms
 from beffroi.safe.access import Viewer
 from beffroi.safe.crypto import KeyUnavailableError
 from beffroi.safe.keys import keyring, safe_key
@@ -107,6 +109,33 @@ def test_due_reminders_become_one_sms_each_exactly_once(beneficiary):
     record_save(viewer=Viewer(beneficiary), safe=safe, kind="appointment", item=appointment,
                 data={"title": "Pôle emploi"}, starts_at=timezone.now() + timedelta(days=2), reminders=[60])
     assert Reminder.objects.filter(appointment=appointment, status="pending").count() == 1
+
+
+def test_reminders_handed_over_together_share_one_dated_sending_job(beneficiary):
+    for i in range(5):
+        record_save(viewer=Viewer(beneficiary), safe=beneficiary.safe, kind="appointment", data={"title": f"RDV {i}"},
+                    starts_at=timezone.now() + timedelta(hours=2), reminders=[60])
+    assert hand_over_due(now=timezone.now() + timedelta(hours=1, minutes=30)) == 5
+    assert SmsMessage.objects.filter(purpose="reminder", status="queued").count() == 5
+    assert Reminder.objects.filter(status="queued").exclude(handed_over_at=None).count() == 5
+    # One job sends the lot (not one per SMS); dated, so that the worker takes it before undated jobs.
+    job = DBTaskResult.objects.get(task_path=dispatch_sms.module_path, status="READY")
+    assert job.run_after <= timezone.now()
+
+
+def test_a_worker_started_after_a_crash_continues_the_reminders_at_once(beneficiary):
+    from beffroi.core.maintenance import ensure_chains
+    from beffroi.safe.tasks import hand_over_reminders
+
+    record_save(viewer=Viewer(beneficiary), safe=beneficiary.safe, kind="appointment", data={"title": "CAF"},
+                starts_at=timezone.now() + timedelta(hours=2), reminders=[60])
+    jobs = DBTaskResult.objects.filter(task_path=hand_over_reminders.module_path)
+    # Its worker was killed in the middle of the run: the job stays "running" until the heartbeat timeout.
+    jobs.update(status="RUNNING", worker_ids=["killed"])
+    ensure_chains()  # what the worker started in its place does first
+    assert jobs.filter(status="READY").count() == 1
+    ensure_chains()
+    assert jobs.filter(status="READY").count() == 1
 
 
 def test_the_export_holds_everything(owner_client, beneficiary):

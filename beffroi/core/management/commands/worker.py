@@ -19,7 +19,7 @@ from django_tasks_db.management.commands.db_worker import Command as DBWorkerCom
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
-from beffroi.core.maintenance import ensure_scheduled
+from beffroi.core.maintenance import ensure_chains, ensure_scheduled
 from beffroi.core.models import WorkerHeartbeat
 
 logger = logging.getLogger("beffroi.worker")
@@ -56,6 +56,7 @@ class HeartbeatWorker(Worker):
         beat(self.worker_id)  # before claiming anything
         requeue_orphans(timeout_seconds=settings.WORKER_HEARTBEAT_TIMEOUT)
         ensure_scheduled()
+        ensure_chains()
         stop = threading.Event()
         thread = threading.Thread(target=self._heartbeat, args=(stop,), name="worker-heartbeat", daemon=True)
         thread.start()
