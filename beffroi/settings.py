@@ -210,6 +210,10 @@ if env("S3_BUCKET"):
     }
 else:
     _private_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}}
+# Uploads being received (the safe's: ciphertext only) wait beside the files, on
+# the same file system: a finished one is then moved into place, not copied.
+FILE_UPLOAD_TEMP_DIR = Path(env("FILE_UPLOAD_TEMP_DIR", str(VAR_DIR / "tmp")))
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": _media_storage,
     "private": _private_storage,

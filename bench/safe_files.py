@@ -2,12 +2,15 @@
 
 A beneficiary (created for the run, signed in through a session as the login
 page leaves it) uploads a file of random bytes (512 MB by default, starting
-like a PDF so that the safe accepts it) to POST /coffre/documents/ajouter/
-exactly as the page does: multipart, field ``fichier``, the CSRF token, with
-``Accept: application/json``. The client sends it from disk with sendfile
-(it never holds the file), so the figure is the server's: EncryptingUploadHandler
-encrypts it while Django's multipart parser reads it, then the ciphertext is
-stored. Then the client downloads it from GET /coffre/documents/<uuid>/fichier/
+like a PDF so that the safe accepts it) to POST /coffre/documents/envoyer/
+exactly as the page's uploader does: the file as the request's body, its
+details URL-encoded in the X-Document header, the CSRF token in X-CSRFToken,
+with ``Accept: application/json`` (``--multipart``: as the form without
+scripts does, multipart to POST /coffre/documents/ajouter/). The client sends
+it from disk with sendfile (it never holds the file), so the figure is the
+server's: the view reads the body in 1 MiB pieces and encrypts each as it
+comes (receive_body; multipart: EncryptingUploadHandler, fed by Django's
+parser), then the ciphertext is stored. Then the client downloads it from GET /coffre/documents/<uuid>/fichier/
 to disk (over a file it laid out before the clock starts: its own disk costs
 are not the server's); the server first verifies the whole ciphertext, then
 decrypts it as it streams. The run fails unless the SHA-256 of what came back is the
@@ -31,6 +34,7 @@ whatever the file size: run it with two sizes to see that it does not grow.
     .venv/bin/python bench/safe_files.py --size-mb 64      # a quick check
     .venv/bin/python bench/safe_files.py --postgres
     .venv/bin/python bench/safe_files.py --rounds 3        # on a shared machine: best of 3
+    .venv/bin/python bench/safe_files.py --multipart       # the form without scripts
 
 MB here are MiB (2^20 bytes), as SAFE_MAX_DOCUMENT_MB counts them.
 """
@@ -50,6 +54,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 from common import CLOCK_TICKS, Installation, OtherLoad, cpu_seconds, free_port, print_machine, table, verdict
 
@@ -170,21 +175,30 @@ class Client:
         self.cookies += [c.split(";")[0] for c in cookies if c.startswith(csrf_cookie_name + "=")]
         return re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
 
-    def upload(self, path: Path, size: int, token: str) -> "Transfer":
-        """POST the file as the page does: the envelope is built around it, the file itself goes by sendfile."""
-        boundary = "----BancCoffre" + secrets.token_hex(16)
-        fields = [("csrfmiddlewaretoken", token), ("name", f"Banc d’essai {size // MB} Mo"), ("folder", ""),
-                  ("expires_on", "")]
-        prefix = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-            for name, value in fields
-        ) + (f'--{boundary}\r\nContent-Disposition: form-data; name="fichier"; filename="{path.name}"\r\n'
-             "Content-Type: application/pdf\r\n\r\n").encode()
-        suffix = f"\r\n--{boundary}--\r\n".encode()
+    def upload(self, path: Path, size: int, token: str, multipart: bool) -> "Transfer":
+        """POST the file as the page's uploader does (the file as the body, its details in X-Document), or
+        as the form without scripts does (``multipart``: the envelope built around it). The file itself
+        goes by sendfile either way."""
+        details = {"name": f"Banc d’essai {size // MB} Mo", "folder": "", "expires_on": ""}
+        if multipart:
+            boundary = "----BancCoffre" + secrets.token_hex(16)
+            fields = [("csrfmiddlewaretoken", token), *details.items()]
+            prefix = b"".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                for name, value in fields
+            ) + (f'--{boundary}\r\nContent-Disposition: form-data; name="fichier"; filename="{path.name}"\r\n'
+                 "Content-Type: application/pdf\r\n\r\n").encode()
+            suffix = f"\r\n--{boundary}--\r\n".encode()
+            path_and_type = ("/coffre/documents/ajouter/", f"multipart/form-data; boundary={boundary}")
+            extra = []
+        else:
+            prefix = suffix = b""
+            path_and_type = ("/coffre/documents/envoyer/", "application/octet-stream")
+            extra = [f"X-CSRFToken: {token}", f"X-Document: {urlencode({**details, 'filename': path.name})}"]
         head = self.head(
-            "POST", "/coffre/documents/ajouter/", f"Content-Type: multipart/form-data; boundary={boundary}",
+            "POST", path_and_type[0], f"Content-Type: {path_and_type[1]}",
             f"Content-Length: {len(prefix) + size + len(suffix)}", "Accept: application/json",
-            f"Origin: http://{self.host}", f"Referer: http://{self.host}/coffre/",
+            f"Origin: http://{self.host}", f"Referer: http://{self.host}/coffre/", *extra,
         )
         transfer = Transfer(size)
         with self.connect() as sock, open(path, "rb") as source:
@@ -192,7 +206,8 @@ class Client:
             try:
                 sock.sendall(head + prefix)
                 sock.sendfile(source)
-                sock.sendall(suffix)
+                if suffix:
+                    sock.sendall(suffix)
             except (BrokenPipeError, ConnectionResetError) as exc:
                 transfer.error = f"the server stopped reading: {exc}"
             transfer.sent = time.perf_counter()
@@ -484,7 +499,7 @@ class Round:
 
 
 def one_round(site: Installation, client: Client, server_pid: int, token: str, safe, size: int, seed: int,
-              label: str) -> Round:
+              label: str, multipart: bool) -> Round:
     from beffroi.safe.crypto import ciphertext_size
     from beffroi.safe.keys import document_key, safe_key
     from beffroi.safe.services.documents import storage
@@ -497,7 +512,7 @@ def one_round(site: Installation, client: Client, server_pid: int, token: str, s
         head = source.read(HEAD_CHECK)
 
     before = document_ids(safe)
-    upload = measured(server_pid, lambda: client.upload(original, size, token))
+    upload = measured(server_pid, lambda: client.upload(original, size, token, multipart))
     if upload.status != 200:
         sys.exit(f"FAIL: the upload answered {upload.status or 'nothing'} {upload.error} {upload.body[:300]!r}\n"
                  f"{Path(site.processes[-1].log_path).read_text()[-3000:]}")
@@ -536,6 +551,8 @@ def parse_args():
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL on 127.0.0.1:5432 instead of SQLite")
     parser.add_argument("--rounds", type=int, default=1,
                         help="upload and download N files, keep the best rates and the highest memory (default 1)")
+    parser.add_argument("--multipart", action="store_true",
+                        help="upload as the form without scripts does (multipart, POST /coffre/documents/ajouter/)")
     return parser.parse_args()
 
 
@@ -550,7 +567,7 @@ def main() -> None:
     with Installation("safe_files", postgres=args.postgres, **limits) as site:
         site.load_demo()
         # The server's temporary files (the ciphertext while it arrives) in the installation: checked empty after.
-        (site.var_dir / "tmp").mkdir()
+        (site.var_dir / "tmp").mkdir(exist_ok=True)
         site.use_here()
         from django.conf import settings
 
@@ -560,11 +577,11 @@ def main() -> None:
         client = Client(port, f"{settings.SESSION_COOKIE_NAME}={session_key}")
         token = client.csrf_token(settings.CSRF_COOKIE_NAME)
         # Once per process in real life too: the upload and download code paths, imports.
-        warm_up = one_round(site, client, server.pid, token, safe, WARM_UP_BYTES, 0, "warm-up")
+        warm_up = one_round(site, client, server.pid, token, safe, WARM_UP_BYTES, 0, "warm-up", args.multipart)
         if not all(warm_up.checks.values()):
             report_checks(warm_up.checks)
             sys.exit("FAIL: the warm-up transfer did not pass its checks.")
-        rounds = [one_round(site, client, server.pid, token, safe, size, n + 1, f"round-{n + 1}")
+        rounds = [one_round(site, client, server.pid, token, safe, size, n + 1, f"round-{n + 1}", args.multipart)
                   for n in range(args.rounds)]
         web_threads = settings.WEB_THREADS
     report(args, rounds, max_document_mb, web_threads)
@@ -598,6 +615,8 @@ def report(args, rounds: list[Round], max_document_mb: int, web_threads: int) ->
                  "received to disk"],
         ["database", "PostgreSQL" if args.postgres else "SQLite"],
         ["server", f"uvicorn, 1 process, WEB_THREADS={web_threads}; SAFE_MAX_DOCUMENT_MB={max_document_mb}"],
+        ["upload door", "multipart form, POST /coffre/documents/ajouter/" if args.multipart
+         else "the file as the body, POST /coffre/documents/envoyer/ (the page's uploader)"],
         ["rounds", f"{args.rounds} (best rate of each transfer, highest memory)"],
         ["upload, each round", ", ".join(mb_s(r.upload.rate) for r in rounds)],
         ["download, each round", ", ".join(mb_s(r.download.rate) for r in rounds)],

@@ -7,7 +7,8 @@ request and nothing else in the common case (4,785 req/s for the same view;
 see docs/architecture.md):
 
 - a small request body is read on the event loop before the hop; a large one
-  is streamed to Django from the thread, so uploads are never held whole;
+  is streamed to Django from the thread, so uploads are never held whole
+  (a large read is filled in one hop, and the next one is read ahead);
 - a small response is collected in the thread and sent in one message; a
   large or streaming one is sent chunk by chunk, the thread waiting for each
   send (back-pressure), and stops if the client goes away.
@@ -25,8 +26,16 @@ BODY_IN_MEMORY = 64 * 1024  # request bodies up to this are read before the hop
 RESPONSE_IN_ONE_PIECE = 256 * 1024  # responses up to this are sent at once
 
 
-class ClientGone(Exception):
-    pass
+class ClientGone(OSError):
+    """The client went away while its body was being read (an OSError, as a
+    broken socket is: Django's request.read() turns it into UnreadablePostError)."""
+
+
+# A large read (an upload read by the view itself) is filled in one hop to the
+# loop rather than one per ASGI message (about 64 KiB each), and the next piece
+# is asked for before the thread works on this one: receiving and encrypting
+# then overlap.
+LARGE_READ = 256 * 1024
 
 
 class _StreamedInput(io.RawIOBase):
@@ -37,20 +46,38 @@ class _StreamedInput(io.RawIOBase):
         self._loop = loop
         self._buffer = bytearray(first)
         self._more = more
+        self._next = None  # the piece asked for ahead (a concurrent future)
 
     def readable(self) -> bool:
         return True
 
-    def _pull(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self._receive(), self._loop).result()
-        if message["type"] == "http.disconnect":
-            raise ClientGone()
-        self._buffer += message.get("body", b"")
-        self._more = message.get("more_body", False)
+    async def _gather(self, wanted: int) -> tuple[bytes, bool]:
+        """On the loop: messages until ``wanted`` bytes or the end of the body."""
+        pieces, size = [], 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            body = message.get("body", b"")
+            pieces.append(body)
+            size += len(body)
+            if not message.get("more_body", False):
+                return b"".join(pieces), False
+            if size >= wanted:
+                return b"".join(pieces), True
+
+    def _pull(self, wanted: int) -> None:
+        pending, self._next = self._next, None
+        if pending is None:
+            pending = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop)
+        body, self._more = pending.result()
+        self._buffer += body
+        if self._more and wanted >= LARGE_READ:
+            self._next = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop)
 
     def readinto(self, target) -> int:
         while not self._buffer and self._more:
-            self._pull()
+            self._pull(len(target))
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
         del self._buffer[:size]

@@ -35,7 +35,8 @@ class AccountForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    """Drawn on the page; the upload itself is read by EncryptingUploadHandler."""
+    """Drawn on the page; the file itself is read by uploads.receive_body (the page's uploader) or
+    uploads.EncryptingUploadHandler (the form posted without scripts)."""
 
     fichier = forms.FileField(label="Document (PDF, photo JPEG, PNG ou HEIC)",
                               widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png,image/heic,image/heif"}))

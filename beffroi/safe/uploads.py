@@ -1,10 +1,12 @@
 """Receiving a document: encrypted as it arrives, never written in clear.
 
-``EncryptingUploadHandler`` takes the upload's pieces as Django's multipart
-parser reads them from the socket, encrypts them with the new document's own
-key into a temporary file (ciphertext only), and keeps the SHA-256 of the
-original and its first bytes, from which the type is decided. Memory stays at
-one chunk whatever the file's size.
+Two doors, one sealer: the page's uploader sends the file as the request's
+body (``receive_body``: read in 1 MiB pieces, no parsing at all), the form
+posted without scripts sends it multipart (``EncryptingUploadHandler``, fed by
+Django's parser). Either way each piece is encrypted with the new document's
+own key into a temporary file (ciphertext only), and the SHA-256 of the
+original and its first bytes, from which the type is decided, are kept on the
+way. Memory stays at one piece whatever the file's size.
 """
 
 import tempfile
@@ -13,11 +15,16 @@ import uuid
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
+from django.http import UnreadablePostError
 
 from beffroi.safe.crypto import StreamEncryptor, new_key
 
 FIELD = "fichier"
+# The uploader sends the form's other fields (and the file's name) URL-encoded in this header rather than in the
+# address: names of documents are private, and addresses end up in access logs.
+DETAILS_HEADER = "X-Document"
 HEAD_BYTES = 64
+CHUNK = 1 << 20
 
 # Types accepted, recognised by their first bytes (what the client declares is not trusted).
 PDF, JPEG, PNG, HEIC = "application/pdf", "image/jpeg", "image/png", "image/heic"
@@ -58,8 +65,42 @@ class EncryptedUpload(UploadedFile):
             return None
 
 
+class _Sealer:
+    """One document's encryption into a temporary file (ciphertext only), with
+    the SHA-256, size and first bytes of the original learnt on the way."""
+
+    def __init__(self, safe_id: int):
+        self.document_id = uuid.uuid4()
+        self.key = new_key()
+        self.encryptor = StreamEncryptor(self.key, f"document:{self.document_id}:safe:{safe_id}".encode())
+        self.temp = tempfile.NamedTemporaryFile(prefix="beffroi-safe-", suffix=".enc", dir=settings.FILE_UPLOAD_TEMP_DIR)
+        self.head = b""
+        self.received = 0
+
+    def add(self, data: bytes) -> None:
+        self.received += len(data)
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+        self.temp.write(self.encryptor.update(data))
+
+    def finish(self, name: str) -> EncryptedUpload:
+        self.temp.write(self.encryptor.finalize())
+        self.temp.flush()
+        self.temp.seek(0)
+        result = self.encryptor.result
+        return EncryptedUpload(
+            self.temp, name=name, size=result.plaintext_size, stored_size=result.ciphertext_size,
+            sha256=result.sha256, content_type=sniff(self.head), document_id=self.document_id, key=self.key,
+        )
+
+    def discard(self) -> None:
+        self.temp.close()  # a NamedTemporaryFile: closing removes it
+
+
 class EncryptingUploadHandler(FileUploadHandler):
-    chunk_size = 1 << 20
+    """For the form posted without scripts (multipart)."""
+
+    chunk_size = CHUNK
 
     def __init__(self, request, *, safe_id: int, limit: int):
         super().__init__(request)
@@ -77,38 +118,56 @@ class EncryptingUploadHandler(FileUploadHandler):
         super().new_file(field_name, file_name, *args, **kwargs)
         if field_name != FIELD:
             return
-        self.document_id = uuid.uuid4()
-        self.key = new_key()
-        context = f"document:{self.document_id}:safe:{self.safe_id}".encode()
-        self.encryptor = StreamEncryptor(self.key, context)
-        self.temp = tempfile.NamedTemporaryFile(
-            prefix="beffroi-safe-", suffix=".enc", dir=settings.FILE_UPLOAD_TEMP_DIR
-        )
-        self.head = b""
-        self.received = 0
+        self.sealer = _Sealer(self.safe_id)
         raise StopFutureHandlers()
 
     def receive_data_chunk(self, raw_data, start):
         if self.field_name != FIELD:
             return raw_data
-        self.received += len(raw_data)
-        if self.received > self.limit:
+        if self.sealer.received + len(raw_data) > self.limit:
             self.too_big = True
-            self.temp.close()
+            self.sealer.discard()
             raise StopUpload(connection_reset=False)
-        if len(self.head) < HEAD_BYTES:
-            self.head += raw_data[: HEAD_BYTES - len(self.head)]
-        self.temp.write(self.encryptor.update(raw_data))
+        self.sealer.add(raw_data)
         return None
 
     def file_complete(self, file_size):
         if self.field_name != FIELD:
             return None
-        self.temp.write(self.encryptor.finalize())
-        self.temp.flush()
-        self.temp.seek(0)
-        result = self.encryptor.result
-        return EncryptedUpload(
-            self.temp, name=self.file_name, size=result.plaintext_size, stored_size=result.ciphertext_size,
-            sha256=result.sha256, content_type=sniff(self.head), document_id=self.document_id, key=self.key,
-        )
+        return self.sealer.finish(self.file_name)
+
+
+class UploadRefused(Exception):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def receive_body(request, *, safe_id: int, limit: int, name: str) -> EncryptedUpload:
+    """The request's body is the file itself (as the page's uploader sends it):
+    read and encrypted in 1 MiB pieces, with no multipart parsing. Raises
+    UploadRefused, having kept nothing, when the body is missing, too large or
+    cut short."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        raise UploadRefused("La taille du fichier n’est pas indiquée (en-tête Content-Length).", 411) from None
+    if length > limit:
+        raise UploadRefused(f"Fichier trop lourd : {limit // (1024 * 1024)} Mo au plus.", 413)
+    if length <= 0:
+        raise UploadRefused("Choisissez un fichier à déposer.", 400)
+    sealer = _Sealer(safe_id)
+    try:
+        while sealer.received < length:
+            data = request.read(min(CHUNK, length - sealer.received))
+            if not data:
+                raise UploadRefused("L’envoi a été interrompu : réessayez.", 400)
+            sealer.add(data)
+        return sealer.finish(name)
+    except UnreadablePostError:
+        sealer.discard()
+        raise UploadRefused("L’envoi a été interrompu : réessayez.", 400) from None
+    except BaseException:
+        sealer.discard()
+        raise

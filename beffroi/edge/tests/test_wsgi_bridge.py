@@ -52,3 +52,38 @@ def test_small_and_large_bodies_both_ways():
         server.should_exit = True
         thread.join(timeout=5)
         bridge.close()
+
+
+def test_large_reads_are_read_ahead_and_a_client_gone_is_an_os_error():
+    """An application reading 1 MiB at a time (as the safe's upload does) gets
+    whole pieces, in order; a client that goes away mid-body is an OSError."""
+    seen = {"sizes": [], "gone": threading.Event()}
+
+    def reader(environ, start_response):
+        digest = hashlib.sha256()
+        try:
+            while chunk := environ["wsgi.input"].read(1 << 20):
+                seen["sizes"].append(len(chunk))
+                digest.update(chunk)
+        except OSError:
+            seen["gone"].set()
+            raise
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [digest.hexdigest().encode()]
+
+    bridge = WSGIBridge(reader, threads=2)
+    server, thread, url = _serve(bridge)
+    try:
+        body = bytes(i % 253 for i in range(5 * (1 << 20) + 12345))
+        assert requests.post(url, data=body, timeout=10).text == hashlib.sha256(body).hexdigest()
+        assert seen["sizes"] == [1 << 20] * 5 + [12345]
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000\r\n\r\n" + b"a" * 3_000_000)
+        assert seen["gone"].wait(timeout=10)
+        # The server goes on.
+        assert requests.post(url, data=b"abc", timeout=10).text == hashlib.sha256(b"abc").hexdigest()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        bridge.close()

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -25,7 +25,7 @@ from beffroi.safe.presenters import documents_listing, link_rows
 from beffroi.safe.services import documents as document_services
 from beffroi.safe.services.accounts import safe_open
 from beffroi.safe.services.links import link_answer, link_break, link_request, link_set_deposit, share_set
-from beffroi.safe.uploads import FIELD, EncryptingUploadHandler
+from beffroi.safe.uploads import DETAILS_HEADER, FIELD, EncryptingUploadHandler, UploadRefused, receive_body
 
 
 def owner_required(view):
@@ -86,8 +86,9 @@ def home(request, folder_id=None):
 @require_POST
 @csrf_exempt  # checked by _upload, once the encrypting handler is in place
 def upload(request):
-    """Multipart upload, encrypted while it is read. The CSRF check reads the
-    body, so it runs after the handler is set (Django's documented pattern)."""
+    """Multipart upload (the form without scripts), encrypted while it is read.
+    The CSRF check reads the body, so it runs after the handler is set
+    (Django's documented pattern)."""
     limit = settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
     handler = EncryptingUploadHandler(request, safe_id=request.safe.pk, limit=limit)
     request.upload_handlers = [handler]
@@ -96,7 +97,14 @@ def upload(request):
 
 @csrf_protect
 def _upload(request, handler):
-    return _store_upload(request, handler, request.viewer, reverse("safe:home"))
+    return store_multipart(request, handler, request.viewer, reverse("safe:home"))
+
+
+@owner_required
+@require_POST  # CSRF: the middleware checks the X-CSRFToken header (the body is the file)
+def upload_body(request):
+    """The page's uploader: the file is the request's body, its details in a header."""
+    return store_body(request, request.viewer, reverse("safe:home"))
 
 
 def _back(request, back: str, status: int = 302):
@@ -107,7 +115,7 @@ def _back(request, back: str, status: int = 302):
     return redirect(back)
 
 
-def _store_upload(request, handler, viewer, back: str):
+def store_multipart(request, handler, viewer, back: str):
     files = request.FILES
     if handler.too_big:
         messages.error(request, f"Fichier trop lourd : {settings.SAFE_MAX_DOCUMENT_MB} Mo au plus.")
@@ -116,7 +124,46 @@ def _store_upload(request, handler, viewer, back: str):
     if upload is None:
         messages.error(request, "Choisissez un fichier à déposer.")
         return _back(request, back, 400)
-    form = forms.UploadDetailsForm(request.POST)
+    return _store(request, upload, request.POST, viewer, back)
+
+
+def store_body(request, viewer, back: str):
+    """Details first (nothing is read if they are wrong), then the body."""
+    details = QueryDict(request.headers.get(DETAILS_HEADER, ""))
+    form = forms.UploadDetailsForm(details)
+    if not form.is_valid():
+        for message in form.errors_text():
+            messages.error(request, message)
+        return _back(request, back, 400)
+    safe = viewer.user.safe if viewer.is_owner else viewer.link.safe
+    # Refused before reading what cannot be kept (document_store checks again, for certain).
+    if not viewer.is_owner and not viewer.link.may_deposit:
+        messages.error(request, "Le bénéficiaire n’a pas autorisé votre organisation à déposer des documents.")
+        return _back(request, back, 403)
+    limit = settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
+    if _declared_length(request) > limit:
+        messages.error(request, f"Fichier trop lourd : {settings.SAFE_MAX_DOCUMENT_MB} Mo au plus.")
+        return _back(request, back, 413)
+    if _declared_length(request) > safe.quota_bytes - safe.used_bytes:
+        messages.error(request, "Espace insuffisant dans le coffre : supprimez des documents ou demandez plus d’espace.")
+        return _back(request, back, 413)
+    try:
+        upload = receive_body(request, safe_id=safe.pk, limit=limit, name=details.get("filename", "")[:255])
+    except UploadRefused as refused:
+        messages.error(request, refused.message)
+        return _back(request, back, refused.status)
+    return _store(request, upload, details, viewer, back, form=form)
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # receive_body says what is wrong
+
+
+def _store(request, upload, details, viewer, back: str, form=None):
+    form = form or forms.UploadDetailsForm(details)
     try:
         if not form.is_valid():
             raise ValidationError(form.errors_text())

@@ -35,7 +35,7 @@ from beffroi.safe.services.accounts import password_reset_in_person, safe_open
 from beffroi.safe.services.links import link_answer, link_break, link_confirm_with_code, link_propose
 from beffroi.safe.services.records import read
 from beffroi.safe.uploads import EncryptingUploadHandler
-from beffroi.safe.views.owner import _store_upload
+from beffroi.safe.views.owner import store_body, store_multipart
 
 
 def professional_required(view):
@@ -211,7 +211,15 @@ def deposit(request, link_id):
 
 @csrf_protect
 def _deposit(request, handler, link):
-    return _store_upload(request, handler, _viewer(request, link), reverse("safe:pro_safe", kwargs={"link_id": link.pk}))
+    return store_multipart(request, handler, _viewer(request, link), reverse("safe:pro_safe", kwargs={"link_id": link.pk}))
+
+
+@professional_required
+@require_POST  # CSRF: the middleware checks the X-CSRFToken header (the body is the file)
+def deposit_body(request, link_id):
+    """The page's uploader: the file is the request's body, its details in a header."""
+    link = _link(request, link_id)
+    return store_body(request, _viewer(request, link), reverse("safe:pro_safe", kwargs={"link_id": link.pk}))
 
 
 @professional_required

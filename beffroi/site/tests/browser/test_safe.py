@@ -190,8 +190,11 @@ def test_an_upload_with_its_progress_bar(request, site, new_page, owner_state, t
     path.write_bytes(b"%PDF-1.4\n" + b"0" * 2_000_000 + b"\n%%EOF\n")
     page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
     page.get_by_label("Nom (facultatif)").fill("Avis d’imposition")
-    with page.expect_navigation():
+    with page.expect_navigation(), page.expect_request("**/coffre/documents/envoyer/") as sent:
         page.get_by_role("button", name="Déposer", exact=True).click()
+    # The file went as the body, its details in a header: nothing to parse on the server.
+    headers = sent.value.headers
+    assert headers["content-type"] == "application/octet-stream" and "avis.pdf" in headers["x-document"]
     assert page.get_by_text("Document déposé.").is_visible()
     page.get_by_role("link", name="Avis d’imposition").click()
     with page.expect_download() as download:
@@ -199,6 +202,21 @@ def test_an_upload_with_its_progress_bar(request, site, new_page, owner_state, t
     saved = tmp_path / "back.pdf"
     download.value.save_as(saved)
     assert saved.read_bytes() == path.read_bytes()
+    check_page(page, request.node.name)
+
+
+def test_without_scripts_the_form_posts_the_file(request, site, new_page, owner_state, tmp_path):
+    page = new_page(site.url, storage_state=owner_state, scripts=False)
+    page.goto(site.pages["home"])
+    path = tmp_path / "quittance.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + b"1" * 300_000 + b"\n%%EOF\n")
+    page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
+    page.get_by_label("Nom (facultatif)").fill("Quittance d’octobre")
+    with page.expect_navigation(), page.expect_request("**/coffre/documents/ajouter/") as sent:
+        page.get_by_role("button", name="Déposer", exact=True).click()
+    assert sent.value.headers["content-type"].startswith("multipart/form-data")
+    assert page.get_by_text("Document déposé.").is_visible()
+    assert page.get_by_role("link", name="Quittance d’octobre").is_visible()
     check_page(page, request.node.name)
 
 
