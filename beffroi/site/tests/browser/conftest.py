@@ -96,10 +96,9 @@ def new_page(browser):
     uncaught exceptions and CSP violations (see ``pages.watch``)."""
     contexts = []
 
-    def make(base_url, *, storage_state=None, viewport=WIDE, scripts=True):
+    def make(base_url, *, storage_state=None, viewport=WIDE):
         context = browser.new_context(
             base_url=base_url,
-            java_script_enabled=scripts,
             storage_state=storage_state,
             viewport=viewport,
             locale="fr-FR",
