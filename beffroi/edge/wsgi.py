@@ -10,8 +10,9 @@ see docs/architecture.md):
   is streamed to Django from the thread, so uploads are never held whole
   (a large read is filled in one hop, and the next one is read ahead);
 - a small response is collected in the thread and sent in one message; a
-  large or streaming one is sent chunk by chunk, the thread waiting for each
-  send (back-pressure), and stops if the client goes away.
+  large or streaming one is sent chunk by chunk, the thread producing the
+  next chunk while one is being sent and waiting for it before the next
+  (back-pressure), and stops if the client goes away.
 """
 
 import asyncio
@@ -197,10 +198,18 @@ class WSGIBridge:
         asyncio.run_coroutine_threadsafe(watch(), loop)
 
         push({"type": "http.response.start", "status": started["status"], "headers": started["headers"]})
-        push({"type": "http.response.body", "body": b"".join(pieces), "more_body": True})
+        # One piece in flight while the next is produced (a download decrypts
+        # its next chunk while this one goes out); then wait for it, in order.
+        sending = asyncio.run_coroutine_threadsafe(
+            send({"type": "http.response.body", "body": b"".join(pieces), "more_body": True}), loop
+        )
         for piece in iterator:
             if gone.is_set():
                 return
             if piece:
-                push({"type": "http.response.body", "body": piece, "more_body": True})
+                sending.result()
+                sending = asyncio.run_coroutine_threadsafe(
+                    send({"type": "http.response.body", "body": piece, "more_body": True}), loop
+                )
+        sending.result()
         push({"type": "http.response.body", "body": b""})
