@@ -183,19 +183,24 @@ def test_safe_professional_page(request, site, new_page, pro_state, name):
     check_page(page, request.node.name)
 
 
+def _deposit(page, path, *, name: str, address: str):
+    """Fill the safe's upload form with ``path`` and ``name``, send it; the request that carried the file."""
+    page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
+    page.get_by_label("Nom (facultatif)").fill(name)
+    with page.expect_navigation(), page.expect_request(address) as sent:
+        page.get_by_role("button", name="Déposer", exact=True).click()
+    assert page.get_by_text("Document déposé.").is_visible()
+    return sent.value
+
+
 def test_an_upload_with_its_progress_bar(request, site, new_page, owner_state, tmp_path):
     page = new_page(site.url, storage_state=owner_state)
     page.goto(site.pages["home"])
     path = tmp_path / "avis.pdf"
     path.write_bytes(b"%PDF-1.4\n" + b"0" * 2_000_000 + b"\n%%EOF\n")
-    page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
-    page.get_by_label("Nom (facultatif)").fill("Avis d’imposition")
-    with page.expect_navigation(), page.expect_request("**/coffre/documents/envoyer/") as sent:
-        page.get_by_role("button", name="Déposer", exact=True).click()
+    sent = _deposit(page, path, name="Avis d’imposition", address="**/coffre/documents/envoyer/")
     # The file went as the body, its details in a header: nothing to parse on the server.
-    headers = sent.value.headers
-    assert headers["content-type"] == "application/octet-stream" and "avis.pdf" in headers["x-document"]
-    assert page.get_by_text("Document déposé.").is_visible()
+    assert sent.headers["content-type"] == "application/octet-stream" and "avis.pdf" in sent.headers["x-document"]
     page.get_by_role("link", name="Avis d’imposition").click()
     with page.expect_download() as download:
         page.get_by_role("link", name="Télécharger").click()
@@ -212,12 +217,8 @@ def test_without_the_uploader_the_form_posts_the_file(request, site, new_page, o
     page.goto(site.pages["home"])
     path = tmp_path / "quittance.pdf"
     path.write_bytes(b"%PDF-1.4\n" + b"1" * 300_000 + b"\n%%EOF\n")
-    page.get_by_label("Document (PDF, photo JPEG, PNG ou HEIC)").set_input_files(str(path))
-    page.get_by_label("Nom (facultatif)").fill("Quittance d’octobre")
-    with page.expect_navigation(), page.expect_request("**/coffre/documents/ajouter/") as sent:
-        page.get_by_role("button", name="Déposer", exact=True).click()
-    assert sent.value.headers["content-type"].startswith("multipart/form-data")
-    assert page.get_by_text("Document déposé.").is_visible()
+    sent = _deposit(page, path, name="Quittance d’octobre", address="**/coffre/documents/ajouter/")
+    assert sent.headers["content-type"].startswith("multipart/form-data")
     assert page.get_by_role("link", name="Quittance d’octobre").is_visible()
     check_page(page, request.node.name)
 
