@@ -5,7 +5,8 @@ served altered. Documents up to 64 MiB (nearly all: scans, photos, PDFs) are
 also verified whole before the first byte leaves, so that damage gets a
 clear page rather than a download cut in the middle; larger ones stream at
 once (reading them twice would halve the speed), are cut at the first bad
-chunk, and the daily integrity check flags them on their page beforehand.
+chunk, and get the clear page once the daily integrity check or a cut
+download has marked them.
 While a professional's download streams, their link is checked again every
 few megabytes: breaking it stops the download.
 """
@@ -18,7 +19,13 @@ from django.shortcuts import render
 from beffroi.safe.access import Viewer, can_see, link_is_active
 from beffroi.safe.crypto import TamperedError, decrypt_stream
 from beffroi.safe.keys import safe_key
-from beffroi.safe.services.documents import document_name, opened_for_reading, storage, thumbnail_bytes
+from beffroi.safe.services.documents import (
+    document_name,
+    mark_damaged,
+    opened_for_reading,
+    storage,
+    thumbnail_bytes,
+)
 from beffroi.safe.uploads import EXTENSIONS
 
 RECHECK_EVERY = 8  # chunks (8 MiB)
@@ -34,10 +41,16 @@ def _private(response) -> HttpResponse:
 
 def _stream(document, doc_key: bytes, link_id: int | None):
     with storage().open(document.storage_name, "rb") as source:
-        for index, chunk in enumerate(decrypt_stream(source, key=doc_key, context=document.context())):
-            if link_id is not None and index and index % RECHECK_EVERY == 0 and not link_is_active(link_id):
-                return  # the link was broken: the rest is not sent
-            yield chunk
+        try:
+            for index, chunk in enumerate(decrypt_stream(source, key=doc_key, context=document.context())):
+                if link_id is not None and index and index % RECHECK_EVERY == 0 and not link_is_active(link_id):
+                    return  # the link was broken: the rest is not sent
+                yield chunk
+        except TamperedError:
+            # A large document damaged since its last check: the download is cut here (the error ends the
+            # response short of its length); marked, so that the next attempt gets the clear page at once.
+            mark_damaged(document)
+            raise
 
 
 def _filename(name: str, content_type: str) -> str:

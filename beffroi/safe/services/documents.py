@@ -3,12 +3,13 @@
 import base64
 import io
 import uuid
+from datetime import timedelta
 
 import pillow_heif
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -26,6 +27,7 @@ MAX_NAME = 120
 THUMBNAIL_WIDTH = 240
 THUMBNAIL_MAX_SOURCE = 40 * 1024 * 1024
 VERIFY_FIRST_MAX = 64 * 1024 * 1024  # larger documents stream at once (see downloads.py)
+RECHECK_AFTER = timedelta(hours=20)  # a daily job re-checks everything, whatever its drift
 
 
 def storage():
@@ -147,6 +149,8 @@ def opened_for_reading(*, viewer: Viewer, document: Document, action: str = "doc
         raise PermissionError
     key = safe_key(document.safe)
     doc_key = document_key(key, document)
+    if document.check_failed_at is not None:
+        raise TamperedError()  # found damaged by the integrity check
     if document.size <= VERIFY_FIRST_MAX:
         verify_document(document, doc_key)
     with transaction.atomic():
@@ -246,13 +250,25 @@ def folder_name(folder: Folder, key: bytes) -> str:
     return unseal_text(key, folder.safe, "folder", folder.name_sealed)
 
 
-def integrity_check(*, now=None, limit: int = 200) -> dict:
-    """The scheduled re-check: SHA-256 of each stored original against the one kept at upload."""
+def mark_damaged(document: Document) -> None:
+    """Damage found while reading: the document is refused with the clear page until a check passes."""
+    Document.objects.filter(pk=document.pk).update(check_failed_at=timezone.now())
+
+
+def integrity_check(*, now=None) -> dict:
+    """The scheduled re-check: the SHA-256 of each stored original against the
+    one kept at upload, for every document not checked within RECHECK_AFTER
+    (the daily job so goes over all of them each day). A failure is marked on
+    the document (its download then says so at once, whatever its size) and
+    cleared by a later check that passes (failed ones are checked at every run)."""
     import hashlib
 
     now = now or timezone.now()
     checked = failed = 0
-    for document in Document.objects.select_related("safe").order_by(F("checked_at").asc(nulls_first=True))[:limit]:
+    due = Document.objects.filter(
+        Q(checked_at__isnull=True) | Q(checked_at__lt=now - RECHECK_AFTER) | Q(check_failed_at__isnull=False)
+    )
+    for document in due.select_related("safe").order_by(F("checked_at").asc(nulls_first=True)).iterator(chunk_size=100):
         key = safe_key(document.safe)
         digest = hashlib.sha256()
         try:

@@ -2,15 +2,18 @@
 damage refused, and who may see what (the access matrix)."""
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.realtime.models import Event
+from beffroi.safe.crypto import TamperedError
 from beffroi.safe.events import verify_chain
 from beffroi.safe.models import Document, Link, Safe, SafeEvent, Share
 from beffroi.safe.services.accounts import safe_open
@@ -99,6 +102,46 @@ def test_a_changed_byte_is_refused_with_a_clear_error(owner_client):
 def test_the_integrity_job_passes_intact_files(owner_client):
     upload(owner_client, pdf_bytes())
     assert integrity_check() == {"checked": 1, "failed": 0}
+
+
+def test_the_daily_job_checks_every_document_once_a_day(owner_client):
+    for i in range(3):
+        upload(owner_client, pdf_bytes(f"DOC-{i}"), name=f"doc-{i}.pdf")
+    now = timezone.now()
+    assert integrity_check(now=now) == {"checked": 3, "failed": 0}
+    assert integrity_check(now=now + timedelta(hours=1)) == {"checked": 0, "failed": 0}
+    assert integrity_check(now=now + timedelta(days=1)) == {"checked": 3, "failed": 0}
+
+
+def test_a_large_document_found_damaged_gets_the_clear_page_and_comes_back_once_repaired(owner_client, monkeypatch):
+    """Over VERIFY_FIRST_MAX a download streams at once (each chunk authenticated, cut at the first bad one);
+    once a cut download or the integrity job has found the damage, the download says so before sending anything."""
+    from beffroi.safe.services import documents as document_services
+
+    monkeypatch.setattr(document_services, "VERIFY_FIRST_MAX", 1024 * 1024)
+    content = pdf_bytes() * 1000  # ~3 MB: over the lowered limit, several chunks
+    upload(owner_client, content)
+    document = Document.objects.get()
+    path = Path(settings.STORAGES["private"]["OPTIONS"]["location"]) / document.storage_name
+    intact = path.read_bytes()
+    damaged = bytearray(intact)
+    damaged[-1000] ^= 0x01  # in the last chunk
+    path.write_bytes(bytes(damaged))
+    url = f"/coffre/documents/{document.pk}/fichier/"
+    streamed = owner_client.get(url)
+    assert streamed.status_code == 200  # not verified first: the stream stops at the bad chunk
+    with pytest.raises(TamperedError):
+        b"".join(streamed.streaming_content)
+    # The cut download marked it: the next attempt gets the clear page at once.
+    refused = owner_client.get(url)
+    assert refused.status_code == 409 and "Ce document est altéré" in refused.content.decode()
+    Document.objects.update(check_failed_at=None)  # as before anyone downloaded it
+    assert integrity_check() == {"checked": 1, "failed": 1}
+    refused = owner_client.get(url)
+    assert refused.status_code == 409 and "Ce document est altéré" in refused.content.decode()
+    path.write_bytes(intact)  # restored from a backup
+    assert integrity_check() == {"checked": 1, "failed": 0}  # failed ones are checked at every run
+    assert b"".join(owner_client.get(url).streaming_content) == content
 
 
 # --- The access matrix ------------------------------------------------------------------------
