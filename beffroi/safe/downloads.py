@@ -22,8 +22,8 @@ from beffroi.safe.keys import safe_key
 from beffroi.safe.services.documents import (
     document_name,
     mark_damaged,
+    open_stored,
     opened_for_reading,
-    storage,
     thumbnail_bytes,
 )
 from beffroi.safe.uploads import EXTENSIONS
@@ -40,7 +40,7 @@ def _private(response) -> HttpResponse:
 
 
 def _stream(document, doc_key: bytes, link_id: int | None):
-    with storage().open(document.storage_name, "rb") as source:
+    with open_stored(document.storage_name) as source:
         try:
             for index, chunk in enumerate(decrypt_stream(source, key=doc_key, context=document.context())):
                 if link_id is not None and index and index % RECHECK_EVERY == 0 and not link_is_active(link_id):

@@ -19,7 +19,7 @@ from beffroi.safe.events import readable
 from beffroi.safe.keys import document_key
 from beffroi.safe.models import Appointment, Contact, Note, SafeEvent
 from beffroi.safe.presenters import folder_tree
-from beffroi.safe.services.documents import document_name, storage
+from beffroi.safe.services.documents import document_name, open_stored
 from beffroi.safe.services.records import FIELDS, read
 from beffroi.safe.uploads import EXTENSIONS
 
@@ -103,7 +103,7 @@ def export_zip(safe, key):
         doc_key = document_key(key, document)
         info = zipfile.ZipInfo(path, date_time=timezone.localtime(document.created_at).timetuple()[:6])
         info.compress_type = zipfile.ZIP_STORED if document.content_type != "application/pdf" else zipfile.ZIP_DEFLATED
-        with storage().open(document.storage_name, "rb") as source, archive.open(info, "w", force_zip64=True) as out:
+        with open_stored(document.storage_name) as source, archive.open(info, "w", force_zip64=True) as out:
             for chunk in decrypt_stream(source, key=doc_key, context=document.context()):
                 out.write(chunk)
                 yield pipe.take()

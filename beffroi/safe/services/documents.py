@@ -3,6 +3,7 @@
 import base64
 import io
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pillow_heif
@@ -32,6 +33,30 @@ RECHECK_AFTER = timedelta(hours=20)  # a daily job re-checks everything, whateve
 
 def storage():
     return storages["private"]
+
+
+@contextmanager
+def open_stored(name: str):
+    """A stored ciphertext, read as a stream. On S3 the object's body is read as
+    it arrives: django-storages' S3File would first copy the whole object into
+    a temporary file. A missing object is a FileNotFoundError either way."""
+    backend = storage()
+    if not hasattr(backend, "bucket"):
+        with backend.open(name, "rb") as stream:
+            yield stream
+        return
+    from botocore.exceptions import ClientError
+    from storages.utils import clean_name
+
+    try:
+        # The object's key as S3Storage itself makes it (location prefix, separators).
+        body = backend.bucket.Object(backend._normalize_name(clean_name(name))).get()["Body"]
+    except ClientError as error:
+        raise FileNotFoundError(name) from error
+    try:
+        yield body
+    finally:
+        body.close()
 
 
 def _clean_name(name: str, *, field: str = "name") -> str:
@@ -137,7 +162,7 @@ def thumbnail_bytes(document: Document, key: bytes) -> bytes | None:
 
 def verify_document(document: Document, doc_key: bytes) -> None:
     """Read the whole ciphertext and check every chunk (raises TamperedError)."""
-    with storage().open(document.storage_name, "rb") as stream:
+    with open_stored(document.storage_name) as stream:
         for _chunk in decrypt_stream(stream, key=doc_key, context=document.context()):
             pass
 
@@ -272,7 +297,7 @@ def integrity_check(*, now=None) -> dict:
         key = safe_key(document.safe)
         digest = hashlib.sha256()
         try:
-            with storage().open(document.storage_name, "rb") as stream:
+            with open_stored(document.storage_name) as stream:
                 for chunk in decrypt_stream(stream, key=document_key(key, document), context=document.context()):
                     digest.update(chunk)
             ok = digest.hexdigest() == document.sha256

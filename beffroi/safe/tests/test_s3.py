@@ -2,15 +2,21 @@
 server mode, over HTTP): documents stored encrypted, served back whole, damage
 refused, deleted with the document."""
 
+import io
 import socket
+import zipfile
+from datetime import timedelta
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from beffroi.safe.models import Document
+from beffroi.safe.services.documents import integrity_check, open_stored
 
 BUCKET = "beffroi-test"
 
@@ -50,11 +56,22 @@ def test_documents_on_s3(owner_client, s3, django_capture_on_commit_callbacks):
     assert b"S3-EN-CLAIR" not in stored and len(stored) == document.stored_size
     response = owner_client.get(f"/coffre/documents/{document.pk}/fichier/")
     assert b"".join(response.streaming_content) == content
+    # Read as the object's body arrives, not copied first into a temporary file (django-storages' S3File).
+    with open_stored(document.storage_name) as stream:
+        assert isinstance(stream, StreamingBody)
+    export = owner_client.post("/coffre/mes-donnees/export/")
+    with zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))) as archive:
+        assert archive.read("documents/a.pdf") == content
+    assert integrity_check() == {"checked": 1, "failed": 0}
 
     damaged = bytearray(stored)
     damaged[-100] ^= 0xFF
     s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(damaged))
     assert owner_client.get(f"/coffre/documents/{document.pk}/fichier/").status_code == 409
+    assert integrity_check(now=timezone.now() + timedelta(days=1)) == {"checked": 1, "failed": 1}
+    s3.delete_object(Bucket=BUCKET, Key=key)  # lost from the bucket: a failed check, not a crash of the job
+    assert integrity_check() == {"checked": 1, "failed": 1}
+    s3.put_object(Bucket=BUCKET, Key=key, Body=stored)  # restored
 
     with django_capture_on_commit_callbacks(execute=True):
         owner_client.post(f"/coffre/documents/{document.pk}/supprimer/")
