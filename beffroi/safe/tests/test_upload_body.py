@@ -161,6 +161,7 @@ def test_a_body_cut_short_keeps_nothing_and_the_server_goes_on(live_server_asgi)
             page += chunk
     csrf_cookie = page.split(f"{settings.CSRF_COOKIE_NAME}=".encode(), 1)[1].split(b";", 1)[0].decode()
     token = page.split(b'name="csrfmiddlewaretoken" value="', 1)[1].split(b'"', 1)[0].decode()
+    before = set(temporary_files())  # other tests' uploads may still wait for the garbage collector
     with socket.create_connection(("127.0.0.1", live_server_asgi.port)) as sock:
         sock.sendall(
             f"POST {URL} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -169,10 +170,16 @@ def test_a_body_cut_short_keeps_nothing_and_the_server_goes_on(live_server_asgi)
             f"Content-Length: {8 * 1024 * 1024}\r\n\r\n".encode()
         )
         sock.sendall(pdf_bytes() + b"x" * (3 * 1024 * 1024))
+        # Until the server has begun to write the ciphertext: the cut must come in the middle.
+        deadline = time.monotonic() + 10
+        while not set(temporary_files()) - before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert set(temporary_files()) - before, "the server never began to receive the file"
     deadline = time.monotonic() + 10
-    while temporary_files() and time.monotonic() < deadline:
+    while set(temporary_files()) - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not temporary_files() and not stored_files() and not Document.objects.exists()
+    assert not set(temporary_files()) - before, "the cut upload's temporary file was left"
+    assert not stored_files() and not Document.objects.exists()
     # The same server still takes a whole one.
     content = pdf_bytes("ENTIER") * 2000
     with socket.create_connection(("127.0.0.1", live_server_asgi.port)) as sock:
