@@ -566,14 +566,14 @@ def main() -> None:
     print_machine()
     with Installation("safe_files", postgres=args.postgres, **limits) as site:
         site.load_demo()
-        # The server's temporary files (the ciphertext while it arrives) in the installation: checked empty after.
-        (site.var_dir / "tmp").mkdir(exist_ok=True)
         site.use_here()
         from django.conf import settings
 
         safe, session_key = beneficiary_session()
         port = free_port()
-        server = site.start_web(port, TMPDIR=str(site.var_dir / "tmp"))
+        # The ciphertext while it arrives waits in the installation's var/tmp (FILE_UPLOAD_TEMP_DIR's default,
+        # created by the settings): checked empty after each upload.
+        server = site.start_web(port)
         client = Client(port, f"{settings.SESSION_COOKIE_NAME}={session_key}")
         token = client.csrf_token(settings.CSRF_COOKIE_NAME)
         # Once per process in real life too: the upload and download code paths, imports.

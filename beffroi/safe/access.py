@@ -33,6 +33,11 @@ class Viewer:
     def organisation(self) -> Organisation | None:
         return self.link.organisation if self.link else None
 
+    @property
+    def safe(self) -> Safe:
+        """The safe looked at: the owner's own, or the link's."""
+        return self.link.safe if self.link else self.user.safe
+
 
 def professional_organisations(user):
     """Organisations where ``user`` may open safes."""

@@ -11,11 +11,10 @@ schedules a run at once (``maintenance.ensure_chains``).
 """
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django_tasks import task
-from django_tasks_db.models import DBTaskResult, get_date_max
 
-from beffroi.core.tasks import enqueue
+from beffroi.core.tasks import ensure_waiting_run
 from beffroi.safe.models import Reminder
 from beffroi.safe.services.reminders import BATCH, hand_over_due
 
@@ -35,25 +34,10 @@ def hand_over_reminders() -> int:
 
 
 def ensure_reminders_scheduled() -> bool:
-    """A run waits for the earliest pending reminder (unless one already does).
-
-    The run is dated even when the reminder is already due: the worker takes
-    dated jobs first, in date order, so a due hand-over never waits behind a
-    backlog of undated jobs. The waiting run is locked until the caller's
-    transaction ends: no worker starts it before the reminders that
-    transaction creates are visible (a worker's claim skips locked jobs).
-    """
+    """A run waits for the earliest pending reminder (unless one already does)."""
     with transaction.atomic():
         earliest = Reminder.objects.filter(status=Reminder.Status.PENDING).aggregate(at=Min("due_at"))["at"]
-        if earliest is None:
-            return False
-        waiting = DBTaskResult.objects.filter(task_path=hand_over_reminders.module_path, status="READY").filter(
-            Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
-        )
-        if waiting.select_for_update().values_list("pk", flat=True)[:1]:
-            return False
-        enqueue(hand_over_reminders, run_after=earliest)
-    return True
+        return earliest is not None and ensure_waiting_run(hand_over_reminders, at=earliest)
 
 
 @task()

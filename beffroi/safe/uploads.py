@@ -25,6 +25,7 @@ FIELD = "fichier"
 DETAILS_HEADER = "X-Document"
 HEAD_BYTES = 64
 CHUNK = 1 << 20
+NO_ROOM = "Espace insuffisant dans le coffre : supprimez des documents ou demandez plus d’espace."
 
 # Types accepted, recognised by their first bytes (what the client declares is not trusted).
 PDF, JPEG, PNG, HEIC = "application/pdf", "image/jpeg", "image/png", "image/heic"
@@ -144,17 +145,28 @@ class UploadRefused(Exception):
         self.status = status
 
 
-def receive_body(request, *, safe_id: int, limit: int, name: str) -> EncryptedUpload:
+def max_document_bytes() -> int:
+    return settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
+
+
+def too_heavy(limit: int) -> str:
+    return f"Fichier trop lourd : {limit // (1024 * 1024)} Mo au plus."
+
+
+def receive_body(request, *, safe_id: int, limit: int, room: int, name: str) -> EncryptedUpload:
     """The request's body is the file itself (as the page's uploader sends it):
     read and encrypted in 1 MiB pieces, with no multipart parsing. Raises
-    UploadRefused, having kept nothing, when the body is missing, too large or
-    cut short."""
+    UploadRefused, having kept nothing, when the body is missing, larger than
+    ``limit`` or than the ``room`` left in the safe (both from the declared
+    length, before reading), or cut short."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or "")
     except ValueError:
         raise UploadRefused("La taille du fichier n’est pas indiquée (en-tête Content-Length).", 411) from None
     if length > limit:
-        raise UploadRefused(f"Fichier trop lourd : {limit // (1024 * 1024)} Mo au plus.", 413)
+        raise UploadRefused(too_heavy(limit), 413)
+    if length > room:
+        raise UploadRefused(NO_ROOM, 413)
     if length <= 0:
         raise UploadRefused("Choisissez un fichier à déposer.", 400)
     sealer = _Sealer(safe_id)

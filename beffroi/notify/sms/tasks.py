@@ -14,12 +14,11 @@ worker started in its place continues the chain (``maintenance.ensure_chains``).
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 from django_tasks import task
-from django_tasks_db.models import DBTaskResult, get_date_max
 
-from beffroi.core.tasks import enqueue
+from beffroi.core.tasks import ensure_waiting_run
 from beffroi.notify.sms.dispatch import dispatch_due
 from beffroi.notify.sms.models import SmsMessage
 
@@ -40,26 +39,10 @@ def dispatch_sms() -> dict:
 
 
 def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
-    """Enqueue ``dispatch_sms`` for the earliest pending message (not before
-    ``not_before``) unless a run is already waiting to start by then; True if
-    it enqueued one.
-
-    The waiting run is locked until the caller's transaction ends, so that no
-    worker starts it before the messages that transaction queues are visible
-    (a worker's claim skips locked jobs). A run is enqueued with its date even
-    when that date has passed: the worker takes dated jobs before undated ones,
-    in date order, so a due dispatch does not wait behind a backlog of others.
-    """
+    """A run of ``dispatch_sms`` waits for the earliest pending message (not
+    before ``not_before``) unless one already does; True if it enqueued one."""
     with transaction.atomic():
         earliest = SmsMessage.objects.filter(status__in=SmsMessage.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
         if earliest is None:
             return False
-        if not_before is not None:
-            earliest = max(earliest, not_before)
-        waiting = DBTaskResult.objects.filter(task_path=dispatch_sms.module_path, status="READY").filter(
-            Q(run_after=get_date_max()) | Q(run_after__lte=earliest)
-        )
-        if waiting.select_for_update().values_list("pk", flat=True)[:1]:
-            return False
-        enqueue(dispatch_sms, run_after=earliest)
-    return True
+        return ensure_waiting_run(dispatch_sms, at=max(earliest, not_before) if not_before else earliest)

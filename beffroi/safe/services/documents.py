@@ -20,7 +20,7 @@ from beffroi.safe.crypto import TamperedError, decrypt_stream, seal, unseal
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import document_key, safe_key, seal_text, unseal_text
 from beffroi.safe.models import Document, Folder, Safe
-from beffroi.safe.uploads import EncryptedUpload
+from beffroi.safe.uploads import NO_ROOM, EncryptedUpload
 
 pillow_heif.register_heif_opener()  # thumbnails of phone photos
 
@@ -119,8 +119,7 @@ def document_store(*, viewer: Viewer, safe: Safe, upload: EncryptedUpload, name:
                 used_bytes=F("used_bytes") + upload.size
             )
             if not taken:
-                raise ValidationError({"fichier": "Espace insuffisant dans le coffre : supprimez des documents ou "
-                                                  "demandez plus d’espace."})
+                raise ValidationError({"fichier": NO_ROOM})
             key = safe_key(safe)
             document.name_sealed = seal_text(key, safe, "document", name)
             document.content_type = upload.content_type

@@ -111,7 +111,7 @@ def test_length_missing_is_refused(beneficiary, rf: RequestFactory):
     request = rf.generic("POST", URL, b"%PDF-1.4", content_type="application/octet-stream")
     request.META.pop("CONTENT_LENGTH")
     with pytest.raises(UploadRefused) as refused:
-        receive_body(request, safe_id=beneficiary.safe.pk, limit=1000, name="x.pdf")
+        receive_body(request, safe_id=beneficiary.safe.pk, limit=1000, room=1000, name="x.pdf")
     assert refused.value.status == 411 and "Content-Length" in refused.value.message
 
 

@@ -25,7 +25,15 @@ from beffroi.safe.presenters import documents_listing, link_rows
 from beffroi.safe.services import documents as document_services
 from beffroi.safe.services.accounts import safe_open
 from beffroi.safe.services.links import link_answer, link_break, link_request, link_set_deposit, share_set
-from beffroi.safe.uploads import DETAILS_HEADER, FIELD, EncryptingUploadHandler, UploadRefused, receive_body
+from beffroi.safe.uploads import (
+    DETAILS_HEADER,
+    FIELD,
+    EncryptingUploadHandler,
+    UploadRefused,
+    max_document_bytes,
+    receive_body,
+    too_heavy,
+)
 
 
 def owner_required(view):
@@ -89,8 +97,7 @@ def upload(request):
     """Multipart upload (the form without scripts), encrypted while it is read.
     The CSRF check reads the body, so it runs after the handler is set
     (Django's documented pattern)."""
-    limit = settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
-    handler = EncryptingUploadHandler(request, safe_id=request.safe.pk, limit=limit)
+    handler = EncryptingUploadHandler(request, safe_id=request.safe.pk, limit=max_document_bytes())
     request.upload_handlers = [handler]
     return _upload(request, handler)
 
@@ -118,57 +125,42 @@ def _back(request, back: str, status: int = 302):
 def store_multipart(request, handler, viewer, back: str):
     files = request.FILES
     if handler.too_big:
-        messages.error(request, f"Fichier trop lourd : {settings.SAFE_MAX_DOCUMENT_MB} Mo au plus.")
+        messages.error(request, too_heavy(handler.limit))
         return _back(request, back, 413)
     upload = files.get(FIELD)
     if upload is None:
         messages.error(request, "Choisissez un fichier à déposer.")
         return _back(request, back, 400)
-    return _store(request, upload, request.POST, viewer, back)
+    return _store(request, upload, forms.UploadDetailsForm(request.POST), viewer, back)
 
 
 def store_body(request, viewer, back: str):
-    """Details first (nothing is read if they are wrong), then the body."""
+    """Details first, then the deposit right: nothing is read if either fails."""
     details = QueryDict(request.headers.get(DETAILS_HEADER, ""))
     form = forms.UploadDetailsForm(details)
     if not form.is_valid():
         for message in form.errors_text():
             messages.error(request, message)
         return _back(request, back, 400)
-    safe = viewer.user.safe if viewer.is_owner else viewer.link.safe
-    # Refused before reading what cannot be kept (document_store checks again, for certain).
-    if not viewer.is_owner and not viewer.link.may_deposit:
+    if not viewer.is_owner and not viewer.link.may_deposit:  # document_store checks again, for certain
         messages.error(request, "Le bénéficiaire n’a pas autorisé votre organisation à déposer des documents.")
         return _back(request, back, 403)
-    limit = settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
-    if _declared_length(request) > limit:
-        messages.error(request, f"Fichier trop lourd : {settings.SAFE_MAX_DOCUMENT_MB} Mo au plus.")
-        return _back(request, back, 413)
-    if _declared_length(request) > safe.quota_bytes - safe.used_bytes:
-        messages.error(request, "Espace insuffisant dans le coffre : supprimez des documents ou demandez plus d’espace.")
-        return _back(request, back, 413)
+    safe = viewer.safe
     try:
-        upload = receive_body(request, safe_id=safe.pk, limit=limit, name=details.get("filename", "")[:255])
+        upload = receive_body(request, safe_id=safe.pk, limit=max_document_bytes(),
+                              room=safe.quota_bytes - safe.used_bytes, name=details.get("filename", "")[:255])
     except UploadRefused as refused:
         messages.error(request, refused.message)
         return _back(request, back, refused.status)
-    return _store(request, upload, details, viewer, back, form=form)
+    return _store(request, upload, form, viewer, back)
 
 
-def _declared_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0  # receive_body says what is wrong
-
-
-def _store(request, upload, details, viewer, back: str, form=None):
-    form = form or forms.UploadDetailsForm(details)
+def _store(request, upload, form, viewer, back: str):
     try:
         if not form.is_valid():
             raise ValidationError(form.errors_text())
         document_services.document_store(
-            viewer=viewer, safe=viewer.user.safe if viewer.is_owner else viewer.link.safe, upload=upload,
+            viewer=viewer, safe=viewer.safe, upload=upload,
             name=form.cleaned_data["name"], folder_id=form.cleaned_data["folder"] if viewer.is_owner else None,
             expires_on=form.cleaned_data["expires_on"],
         )

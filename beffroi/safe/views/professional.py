@@ -9,7 +9,6 @@ open safes (``open_safes``) in the organisation they act for.
 from functools import wraps
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
@@ -34,7 +33,7 @@ from beffroi.safe.presenters import document_rows
 from beffroi.safe.services.accounts import password_reset_in_person, safe_open
 from beffroi.safe.services.links import link_answer, link_break, link_confirm_with_code, link_propose
 from beffroi.safe.services.records import read
-from beffroi.safe.uploads import EncryptingUploadHandler
+from beffroi.safe.uploads import EncryptingUploadHandler, max_document_bytes
 from beffroi.safe.views.owner import store_body, store_multipart
 
 
@@ -204,7 +203,7 @@ def break_link(request, link_id):
 def deposit(request, link_id):
     link = _link(request, link_id)
     handler = EncryptingUploadHandler(request, safe_id=link.safe_id,
-                                      limit=settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024)
+                                      limit=max_document_bytes())
     request.upload_handlers = [handler]
     return _deposit(request, handler, link)
 
