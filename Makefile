@@ -12,11 +12,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-base: requirements/base.txt | $(PY)
-	$(PIP) install --quiet --disable-pip-version-check -r requirements/base.txt
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements/base.txt requirements/test.txt | $(PY)
-	$(PIP) install --quiet --disable-pip-version-check -r requirements/base.txt -r requirements/test.txt
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt -r requirements/test.txt
 	touch $@ $(VENV)/.installed-base
 
 install: $(VENV)/.installed-base
@@ -58,8 +58,8 @@ lint: install-test
 ## Re-pins the dependencies after editing requirements/*.in.
 lock: install-test
 	$(PIP) install --quiet uv
-	cd requirements && ../$(VENV)/bin/uv pip compile base.in -o base.txt --universal --python-version 3.11 --quiet
-	cd requirements && ../$(VENV)/bin/uv pip compile test.in -o test.txt --universal --python-version 3.11 --quiet
+	cd requirements && ../$(VENV)/bin/uv pip compile base.in -o base.txt --generate-hashes --universal --python-version 3.11 --quiet
+	cd requirements && ../$(VENV)/bin/uv pip compile test.in -o test.txt --generate-hashes --universal --python-version 3.11 --quiet
 
 clean:
 	rm -rf $(VENV) node_modules var/static var/test.sqlite3

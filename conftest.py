@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite."""
 
+import os
 import time
 
 import pytest
@@ -14,6 +15,11 @@ from beffroi.core.tenancy import hosts
 from beffroi.info.models import Topic
 
 STAFF_PASSWORD = "un-mot-de-passe-de-test-assez-long"
+
+# Two checkouts testing against one PostgreSQL server each need their own test
+# database (xdist then adds its worker suffix to this name).
+if os.environ.get("DATABASE_TEST_NAME") and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["DATABASE_TEST_NAME"]
 
 
 @pytest.fixture(scope="session", autouse=True)
