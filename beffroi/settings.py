@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "beffroi.core.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "beffroi.core.staff_access.StaffAccessMiddleware",
+    # Last: answers the edge's preflight of a large body once every gate above has (beffroi/edge/bodies.py).
+    "beffroi.edge.bodies.LargeBodyMiddleware",
 ]
 
 ROOT_URLCONF = "beffroi.urls"
@@ -221,6 +223,9 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = 3600
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Largest request body a route takes unless it declares its own limit
+# (beffroi.edge.bodies.large_body): a report with its three photos and the form.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 32 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Largest accepted image, in bytes and in pixels (decompression bombs).
 IMAGE_MAX_BYTES = env_int("IMAGE_MAX_BYTES", 10 * 1024 * 1024)

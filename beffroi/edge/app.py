@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def django_app():
     """Django as WSGI on a fixed pool of threads (see beffroi.edge.wsgi)."""
-    return WSGIBridge(WSGIHandler(), threads=settings.WEB_THREADS)
+    return WSGIBridge(WSGIHandler(), threads=settings.WEB_THREADS, spool_dir=settings.FILE_UPLOAD_TEMP_DIR)
 
 
 class EdgeApp:

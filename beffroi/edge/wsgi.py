@@ -1,18 +1,24 @@
 """Django (WSGI) on a fixed pool of threads, behind the ASGI edge.
 
-Django's ASGI handler starts threads for every request (about 700 req/s per
-process on the CI machine); a2wsgi, which also runs WSGI on a pool, measured
-2,816 req/s for a bare Django view here. This bridge does one thread hop per
-request and nothing else in the common case (4,785 req/s for the same view;
-see docs/architecture.md):
+The threads do work (templates, queries, encryption); they never wait on the
+network, so a few clients on a weak mobile connection cannot hold them:
 
-- a small request body is read on the event loop before the hop; a large one
-  is streamed to Django from the thread, so uploads are never held whole
-  (a large read is filled in one hop, and the next one is read ahead);
-- a small response is collected in the thread and sent in one message; a
-  large or streaming one is sent chunk by chunk, the thread producing the
-  next chunk while one is being sent and waiting for it before the next
-  (back-pressure), and stops if the client goes away.
+- the request body is received whole by the event loop before Django runs:
+  in memory when small, beyond that in a spool file encrypted with a key that
+  lives only in memory (``beffroi.edge.spool``);
+- a body larger than ``BODY_IN_MEMORY``, or of unknown length, is announced
+  to Django first without its bytes (a *preflight*, ``beffroi.edge.bodies``):
+  the route says how large a body it takes and may refuse (sign-in, rights,
+  quota) before a byte of it is received; a refusal is answered at once and
+  the rest of the body read and dropped for a few seconds, so that the client
+  reads the answer instead of a reset connection;
+- a small response is collected by the thread and sent in one message; a
+  large or streaming one is sent by the loop piece by piece, the thread
+  producing the next piece while this one goes out, and stopping when the
+  client goes away.
+
+One thread hop per request in the common case: measured against a2wsgi and
+Django's own handlers in bench/bridge.py (docs/benchmarks.md).
 """
 
 import asyncio
@@ -20,88 +26,63 @@ import io
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from django.db import connections
 
-BODY_IN_MEMORY = 64 * 1024  # request bodies up to this are read before the hop
+from beffroi.edge.spool import Spool
+
+BODY_IN_MEMORY = 1 << 20  # bodies up to this are received without a preflight
 RESPONSE_IN_ONE_PIECE = 256 * 1024  # responses up to this are sent at once
+FILE_BLOCK = 256 * 1024  # pieces of a file response (Django's default is 4 KiB)
+BODY_IDLE_SECONDS = 60.0  # a body that stops arriving for this long is given up
+DRAIN_SECONDS = 10.0  # after a refusal, how long the rest of a body is read and dropped
+DRAIN_BYTES = 64 << 20
+
+# The preflight protocol (see beffroi.edge.bodies for Django's side).
+PREFLIGHT_ENVIRON = "beffroi.preflight"
+CONTINUE_HEADER = b"x-edge-continue"
+
+_END = object()
 
 
-class ClientGone(OSError):
-    """The client went away while its body was being read (an OSError, as a
-    broken socket is: Django's request.read() turns it into UnreadablePostError)."""
+@dataclass(slots=True)
+class _Outcome:
+    status: int
+    headers: list
+    body: bytes
+    iterator: object = None  # the rest of a large response, produced in the pool
+    iterable: object = None  # closed once the rest is sent
 
 
-# A large read (an upload read by the view itself) is filled in one hop to the
-# loop rather than one per ASGI message (about 64 KiB each), and the next piece
-# is asked for before the thread works on this one: receiving and encrypting
-# then overlap.
-LARGE_READ = 256 * 1024
+def _path_info(scope) -> str:
+    """WSGI wants the path's bytes, percent-decoded, as Latin-1 (PEP 3333):
+    "/€/" arrives as UTF-8 bytes and "/%FF/" as a byte that is no UTF-8."""
+    raw = scope.get("raw_path")
+    if raw is None:
+        return scope["path"].encode("utf-8", "surrogateescape").decode("latin-1")
+    return unquote_to_bytes(raw.split(b"?", 1)[0]).decode("latin-1")
 
 
-class _StreamedInput(io.RawIOBase):
-    """``wsgi.input`` for large bodies: pulls ASGI messages from the loop."""
-
-    def __init__(self, receive, loop, first: bytes, more: bool):
-        self._receive = receive
-        self._loop = loop
-        self._buffer = bytearray(first)
-        self._more = more
-        self._next = None  # the piece asked for ahead (a concurrent future)
-
-    def readable(self) -> bool:
-        return True
-
-    async def _gather(self, wanted: int) -> tuple[bytes, bool]:
-        """On the loop: messages until ``wanted`` bytes or the end of the body."""
-        pieces, size = [], 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone()
-            body = message.get("body", b"")
-            pieces.append(body)
-            size += len(body)
-            if not message.get("more_body", False):
-                return b"".join(pieces), False
-            if size >= wanted:
-                return b"".join(pieces), True
-
-    def _pull(self, wanted: int) -> None:
-        pending, self._next = self._next, None
-        if pending is None:
-            pending = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop)
-        body, self._more = pending.result()
-        self._buffer += body
-        if self._more and wanted >= LARGE_READ:
-            self._next = asyncio.run_coroutine_threadsafe(self._gather(wanted), self._loop)
-
-    def readinto(self, target) -> int:
-        while not self._buffer and self._more:
-            self._pull(len(target))
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        del self._buffer[:size]
-        return size
-
-
-def _environ(scope, body_stream) -> dict:
+def _environ(scope, body) -> dict:
     server = scope.get("server") or ("localhost", 80)
     environ = {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": scope.get("root_path", ""),
-        "PATH_INFO": scope["path"],
+        "PATH_INFO": _path_info(scope),
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server[0],
         "SERVER_PORT": str(server[1]) if server[1] else "80",
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": body_stream,
+        "wsgi.input": body,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
+        "wsgi.file_wrapper": FileWrapper,
     }
     client = scope.get("client")
     if client:
@@ -114,14 +95,69 @@ def _environ(scope, body_stream) -> dict:
         value = raw_value.decode("latin-1")
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
-        environ[key] = f"{environ[key]},{value}" if key in environ else value
+        if key in environ:
+            # RFC 9110 joins repeated fields with ","; cookies are joined with "; " (RFC 6265).
+            value = f"{environ[key]}; {value}" if key == "HTTP_COOKIE" else f"{environ[key]},{value}"
+        environ[key] = value
     return environ
 
 
+def _declared_length(scope) -> int | None:
+    """The body's announced length: 0 without one, None when it is chunked."""
+    length = 0
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return None
+        elif name == b"transfer-encoding":
+            return None
+    return length
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: files (photos, static files) go out in large pieces."""
+
+    def __init__(self, file, block_size=FILE_BLOCK):
+        self.file = file
+        self.block_size = max(block_size, FILE_BLOCK)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.file.read(self.block_size)
+        if data:
+            return data
+        raise StopIteration
+
+    def close(self):
+        close = getattr(self.file, "close", None)
+        if close is not None:
+            close()
+
+
+def _next_piece(iterator):
+    return next(iterator, _END)
+
+
+def _close(iterable) -> None:
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()
+
+
+def _plain(status: int, text: str) -> tuple[int, list, bytes]:
+    body = text.encode()
+    return status, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())], body
+
+
 class WSGIBridge:
-    def __init__(self, app, *, threads: int):
+    def __init__(self, app, *, threads: int, spool_dir=None):
         self.app = app
         self.threads = threads
+        self.spool_dir = spool_dir
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="django")
 
     def close(self) -> None:
@@ -138,26 +174,80 @@ class WSGIBridge:
 
     async def __call__(self, scope, receive, send) -> None:
         loop = asyncio.get_running_loop()
-        chunks, size, more = [], 0, True
-        while more and size <= BODY_IN_MEMORY:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        length = _declared_length(scope)
+        limit = BODY_IN_MEMORY
+        if length is None or length > BODY_IN_MEMORY:
+            # Django decides on the headers alone whether this body is wanted.
+            verdict = await loop.run_in_executor(self.pool, self._run, _environ(scope, io.BytesIO()), True)
+            limit = _continue_limit(verdict)
+            if limit is None or (length is not None and length > limit):
+                if limit is not None:  # the route's limit without the route's own refusal
+                    verdict = _Outcome(*_plain(413, "Contenu trop volumineux."))
+                await self._answer_and_drain(verdict, receive, send)
                 return
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        stream = _StreamedInput(receive, loop, body, more) if more else io.BytesIO(body)
-        environ = _environ(scope, io.BufferedReader(stream) if more else stream)
-        outcome = await loop.run_in_executor(self.pool, self._run, environ, receive, send, loop)
-        if outcome is not None:  # small response: send it from the loop
-            status, headers, content = outcome
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": content})
+        spool = Spool(in_memory=BODY_IN_MEMORY, directory=self.spool_dir)
+        try:
+            refusal = await self._receive_body(spool, limit, receive)
+            if refusal == "gone":
+                return
+            if refusal is not None:
+                await self._answer_and_drain(_Outcome(*refusal), receive, send)
+                return
+            environ = _environ(scope, spool.reader())
+            outcome = await loop.run_in_executor(self.pool, self._run, environ, False)
+        finally:
+            spool.close()
+        if outcome.iterator is None:
+            await send({"type": "http.response.start", "status": outcome.status, "headers": outcome.headers})
+            await send({"type": "http.response.body", "body": outcome.body})
+            return
+        await self._stream(outcome, receive, send, loop)
 
-    def _run(self, environ, receive, send, loop):
-        """In a pool thread: run Django; return a small response, or stream it."""
+    async def _receive_body(self, spool: Spool, limit: int, receive):
+        """On the loop, the whole body into the spool; None once done, else
+        "gone" or a refusal (status, headers, body)."""
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), BODY_IDLE_SECONDS)
+            except TimeoutError:
+                return _plain(408, "L’envoi s’est interrompu trop longtemps : réessayez.")
+            if message["type"] == "http.disconnect":
+                return "gone"
+            chunk = message.get("body", b"")
+            if spool.size + len(chunk) > limit:
+                return _plain(413, "Contenu trop volumineux.")
+            spool.write(chunk)
+            if not message.get("more_body", False):
+                return None
+
+    async def _answer_and_drain(self, outcome: _Outcome, receive, send) -> None:
+        """Answer before the body is read, then read and drop what the client
+        still sends for a while: closing at once would reset the connection
+        under a client still sending, which then never sees the answer."""
+        await send({"type": "http.response.start", "status": outcome.status, "headers": outcome.headers})
+        await send({"type": "http.response.body", "body": outcome.body, "more_body": True})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        dropped = 0
+        while dropped < DRAIN_BYTES:
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            try:
+                message = await asyncio.wait_for(receive(), left)
+            except TimeoutError:
+                break
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                break
+            dropped += len(message.get("body", b""))
+        await send({"type": "http.response.body", "body": b""})
+        if outcome.iterable is not None:
+            await loop.run_in_executor(self.pool, _close, outcome.iterable)
+
+    def _run(self, environ, preflight: bool) -> _Outcome:
+        """In a pool thread: run Django; a small response whole, or its start."""
+        if preflight:
+            environ[PREFLIGHT_ENVIRON] = True
         started: dict = {}
 
         def start_response(status, headers, exc_info=None):
@@ -166,50 +256,54 @@ class WSGIBridge:
             started["headers"] = [(k.lower().encode("latin-1"), v.strip().encode("latin-1")) for k, v in headers]
 
         iterable = self.app(environ, start_response)
+        pieces, size = [], 0
         try:
-            pieces, size = [], 0
             iterator = iter(iterable)
             for piece in iterator:
                 pieces.append(piece)
                 size += len(piece)
                 if size > RESPONSE_IN_ONE_PIECE:
-                    self._stream(started, pieces, iterator, receive, send, loop)
-                    return None
-            return started["status"], started["headers"], b"".join(pieces)
-        except ClientGone:
-            return None
-        finally:
-            close = getattr(iterable, "close", None)
-            if close is not None:
-                close()
+                    return _Outcome(started["status"], started["headers"], b"".join(pieces), iterator, iterable)
+        except BaseException:
+            _close(iterable)
+            raise
+        _close(iterable)
+        return _Outcome(started["status"], started["headers"], b"".join(pieces))
 
-    @staticmethod
-    def _stream(started, pieces, iterator, receive, send, loop) -> None:
-        gone = threading.Event()
+    async def _stream(self, outcome: _Outcome, receive, send, loop) -> None:
+        gone = asyncio.Event()
 
         async def watch():
             while (await receive())["type"] != "http.disconnect":
                 pass
             gone.set()
 
-        def push(message):
-            asyncio.run_coroutine_threadsafe(send(message), loop).result()
+        watcher = asyncio.ensure_future(watch())
+        upcoming = None
+        try:
+            await send({"type": "http.response.start", "status": outcome.status, "headers": outcome.headers})
+            piece = outcome.body
+            while True:
+                # The next piece is produced while this one goes out.
+                upcoming = loop.run_in_executor(self.pool, _next_piece, outcome.iterator)
+                if piece:
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                piece = await upcoming
+                upcoming = None
+                if piece is _END or gone.is_set():
+                    break
+            if not gone.is_set():
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            watcher.cancel()
+            if upcoming is not None:  # a generator cannot be closed while it runs
+                await asyncio.wait([upcoming])
+            await loop.run_in_executor(self.pool, _close, outcome.iterable)
 
-        asyncio.run_coroutine_threadsafe(watch(), loop)
 
-        push({"type": "http.response.start", "status": started["status"], "headers": started["headers"]})
-        # One piece in flight while the next is produced (a download decrypts
-        # its next chunk while this one goes out); then wait for it, in order.
-        sending = asyncio.run_coroutine_threadsafe(
-            send({"type": "http.response.body", "body": b"".join(pieces), "more_body": True}), loop
-        )
-        for piece in iterator:
-            if gone.is_set():
-                return
-            if piece:
-                sending.result()
-                sending = asyncio.run_coroutine_threadsafe(
-                    send({"type": "http.response.body", "body": piece, "more_body": True}), loop
-                )
-        sending.result()
-        push({"type": "http.response.body", "body": b""})
+def _continue_limit(outcome: _Outcome) -> int | None:
+    """The body size the route accepts, if the preflight said to go on."""
+    for name, value in outcome.headers:
+        if name == CONTINUE_HEADER:
+            return int(value)
+    return None

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
 from django.http import UnreadablePostError
 
+from beffroi.edge.bodies import await_body
 from beffroi.safe.crypto import StreamEncryptor, new_key
 
 FIELD = "fichier"
@@ -24,6 +25,7 @@ FIELD = "fichier"
 # address: names of documents are private, and addresses end up in access logs.
 DETAILS_HEADER = "X-Document"
 HEAD_BYTES = 64
+MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and boundaries around the file
 CHUNK = 1 << 20
 NO_ROOM = "Espace insuffisant dans le coffre : supprimez des documents ou demandez plus d’espace."
 
@@ -109,9 +111,12 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.limit = limit
         self.too_big = False
 
+    def announced_too_big(self, content_length: int | None) -> bool:
+        return bool(content_length) and content_length > self.limit + MULTIPART_OVERHEAD
+
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # Refused before reading when the request says it is too large.
-        if content_length and content_length > self.limit + 64 * 1024:
+        if self.announced_too_big(content_length):
             self.too_big = True
             raise StopUpload(connection_reset=False)
 
@@ -149,6 +154,17 @@ def max_document_bytes() -> int:
     return settings.SAFE_MAX_DOCUMENT_MB * 1024 * 1024
 
 
+def max_multipart_bytes() -> int:
+    return max_document_bytes() + MULTIPART_OVERHEAD
+
+
+def declared_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
 def too_heavy(limit: int) -> str:
     return f"Fichier trop lourd : {limit // (1024 * 1024)} Mo au plus."
 
@@ -159,16 +175,16 @@ def receive_body(request, *, safe_id: int, limit: int, room: int, name: str) -> 
     UploadRefused, having kept nothing, when the body is missing, larger than
     ``limit`` or than the ``room`` left in the safe (both from the declared
     length, before reading), or cut short."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        raise UploadRefused("La taille du fichier n’est pas indiquée (en-tête Content-Length).", 411) from None
+    length = declared_length(request)
+    if length is None:
+        raise UploadRefused("La taille du fichier n’est pas indiquée (en-tête Content-Length).", 411)
     if length > limit:
         raise UploadRefused(too_heavy(limit), 413)
     if length > room:
         raise UploadRefused(NO_ROOM, 413)
     if length <= 0:
         raise UploadRefused("Choisissez un fichier à déposer.", 400)
+    await_body(request)  # in the edge's preflight, everything above has been checked
     sealer = _Sealer(safe_id)
     try:
         while sealer.received < length:

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from beffroi.edge.bodies import await_body, large_body
 from beffroi.safe import forms
 from beffroi.safe.access import Viewer
 from beffroi.safe.downloads import document_response, thumbnail_response
@@ -30,7 +31,9 @@ from beffroi.safe.uploads import (
     FIELD,
     EncryptingUploadHandler,
     UploadRefused,
+    declared_length,
     max_document_bytes,
+    max_multipart_bytes,
     receive_body,
     too_heavy,
 )
@@ -90,6 +93,7 @@ def home(request, folder_id=None):
     return render(request, "safe/home.html", context)
 
 
+@large_body(limit=max_multipart_bytes)
 @owner_required
 @require_POST
 @csrf_exempt  # checked by _upload, once the encrypting handler is in place
@@ -97,9 +101,9 @@ def upload(request):
     """Multipart upload (the form without scripts), encrypted while it is read.
     The CSRF check reads the body, so it runs after the handler is set
     (Django's documented pattern)."""
-    handler = EncryptingUploadHandler(request, safe_id=request.safe.pk, limit=max_document_bytes())
-    request.upload_handlers = [handler]
-    return _upload(request, handler)
+    back = reverse("safe:home")
+    handler, refusal = begin_multipart(request, request.viewer, back)
+    return refusal or _upload(request, handler)
 
 
 @csrf_protect
@@ -107,6 +111,7 @@ def _upload(request, handler):
     return store_multipart(request, handler, request.viewer, reverse("safe:home"))
 
 
+@large_body(limit=max_document_bytes)
 @owner_required
 @require_POST  # CSRF: the middleware checks the X-CSRFToken header (the body is the file)
 def upload_body(request):
@@ -120,6 +125,28 @@ def _back(request, back: str, status: int = 302):
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"url": back}, status=200 if status == 302 else status)
     return redirect(back)
+
+
+def _refusal_before_body(request, viewer, back: str):
+    """Checked before a byte of the file is received (in the edge's preflight too)."""
+    if not viewer.is_owner and not viewer.link.may_deposit:  # document_store checks again, for certain
+        messages.error(request, "Le bénéficiaire n’a pas autorisé votre organisation à déposer des documents.")
+        return _back(request, back, 403)
+    return None
+
+
+def begin_multipart(request, viewer, back: str):
+    """The form without scripts: the checks, then the encrypting handler; (handler, refusal)."""
+    refusal = _refusal_before_body(request, viewer, back)
+    if refusal is not None:
+        return None, refusal
+    handler = EncryptingUploadHandler(request, safe_id=viewer.safe.pk, limit=max_document_bytes())
+    if handler.announced_too_big(declared_length(request)):
+        messages.error(request, too_heavy(handler.limit))
+        return None, _back(request, back, 413)
+    request.upload_handlers = [handler]
+    await_body(request)
+    return handler, None
 
 
 def store_multipart(request, handler, viewer, back: str):
@@ -142,9 +169,9 @@ def store_body(request, viewer, back: str):
         for message in form.errors_text():
             messages.error(request, message)
         return _back(request, back, 400)
-    if not viewer.is_owner and not viewer.link.may_deposit:  # document_store checks again, for certain
-        messages.error(request, "Le bénéficiaire n’a pas autorisé votre organisation à déposer des documents.")
-        return _back(request, back, 403)
+    refusal = _refusal_before_body(request, viewer, back)
+    if refusal is not None:
+        return refusal
     safe = viewer.safe
     try:
         upload = receive_body(request, safe_id=safe.pk, limit=max_document_bytes(),

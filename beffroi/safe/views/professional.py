@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from beffroi.core.staff_access import has_second_factor
+from beffroi.edge.bodies import large_body
 from beffroi.notify.sms.selectors import sms_counts
 from beffroi.realtime import channels
 from beffroi.realtime.bus import channel_head
@@ -33,8 +34,8 @@ from beffroi.safe.presenters import document_rows
 from beffroi.safe.services.accounts import password_reset_in_person, safe_open
 from beffroi.safe.services.links import link_answer, link_break, link_confirm_with_code, link_propose
 from beffroi.safe.services.records import read
-from beffroi.safe.uploads import EncryptingUploadHandler, max_document_bytes
-from beffroi.safe.views.owner import store_body, store_multipart
+from beffroi.safe.uploads import max_document_bytes, max_multipart_bytes
+from beffroi.safe.views.owner import begin_multipart, store_body, store_multipart
 
 
 def professional_required(view):
@@ -197,15 +198,15 @@ def break_link(request, link_id):
     return redirect("safe:pro_safes")
 
 
+@large_body(limit=max_multipart_bytes)
 @professional_required
 @require_POST
 @csrf_exempt  # checked by _deposit once the encrypting handler is set
 def deposit(request, link_id):
     link = _link(request, link_id)
-    handler = EncryptingUploadHandler(request, safe_id=link.safe_id,
-                                      limit=max_document_bytes())
-    request.upload_handlers = [handler]
-    return _deposit(request, handler, link)
+    back = reverse("safe:pro_safe", kwargs={"link_id": link.pk})
+    handler, refusal = begin_multipart(request, _viewer(request, link), back)
+    return refusal or _deposit(request, handler, link)
 
 
 @csrf_protect
@@ -213,6 +214,7 @@ def _deposit(request, handler, link):
     return store_multipart(request, handler, _viewer(request, link), reverse("safe:pro_safe", kwargs={"link_id": link.pk}))
 
 
+@large_body(limit=max_document_bytes)
 @professional_required
 @require_POST  # CSRF: the middleware checks the X-CSRFToken header (the body is the file)
 def deposit_body(request, link_id):
