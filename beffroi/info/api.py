@@ -5,6 +5,7 @@ from datetime import date, datetime
 from functools import wraps
 from typing import Annotated, Literal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils import timezone
@@ -20,8 +21,9 @@ from beffroi.info import selectors
 from beffroi.info.models import Screen, Topic
 from beffroi.info.panels import panel_content
 from beffroi.info.presenters import post_data
-from beffroi.info.subscriptions import SubscriptionConflict, subscription_delete, subscription_save
+from beffroi.info.subscriptions import SubscriptionConflict, UnknownChoice, subscription_delete, subscription_save
 from beffroi.notify.push import vapid
+from beffroi.notify.push.validation import endpoint_pattern
 
 router = Router()
 
@@ -254,32 +256,58 @@ class PushKeyOut(Schema):
 
 # What browsers send (PushSubscription.toJSON()): the endpoint is a URL of the
 # push service, printable ASCII; the keys are base64url.
+def _document_endpoint_pattern(schema: dict) -> None:
+    """The document states exactly which push services this installation
+    calls (PUSH_ALLOWED_HOSTS, read when the document is built); the service
+    (notify.push.validation) refuses the others with 400."""
+    schema["pattern"] = endpoint_pattern(settings.PUSH_ALLOWED_HOSTS)
+
+
 ENDPOINT = Field(
     ...,
     min_length=10,
     max_length=1000,
     pattern=r"^https?://[!-~]+$",
-    description="Adresse d’envoi donnée par le navigateur (service de notification reconnu).",
+    description=(
+        "Adresse d’envoi donnée par le navigateur : une URL https d’un service de notification reconnu par "
+        "l’installation, sans identifiant ni port."
+    ),
+    json_schema_extra=_document_endpoint_pattern,
 )
 BASE64URL_PATTERN = r"^[A-Za-z0-9_-]+={0,2}$"
 
 
 class PushKeys(Schema):
+    # 65 bytes beginning with 0x04 (an uncompressed point), in base64url: "B",
+    # then a character of value 0 to 15, then 85 more.
     p256dh: str = Field(
-        ..., min_length=80, max_length=100, pattern=BASE64URL_PATTERN, description="Clé publique P-256 du navigateur."
+        ..., min_length=87, max_length=88, pattern=r"^B[A-P][A-Za-z0-9_-]{85}=?$",
+        description="Clé publique P-256 du navigateur : un point non compressé (65 octets), en base64url.",
     )
     auth: str = Field(
-        ..., min_length=16, max_length=40, pattern=BASE64URL_PATTERN, description="Secret d’authentification (16 octets)."
+        ..., min_length=22, max_length=24, pattern=r"^[A-Za-z0-9_-]{22}(==)?$",
+        description="Secret d’authentification (16 octets), en base64url.",
     )
 
 
 class SubscriptionIn(Schema):
+    """Les alertes, ou au moins un thème : un abonnement doit recevoir quelque chose."""
+
+    model_config = {"json_schema_extra": {"anyOf": [
+        {"properties": {"alerts": {"const": True}}},
+        {"required": ["topics"], "properties": {"topics": {"minItems": 1}}},
+    ]}}
+
     endpoint: str = ENDPOINT
     keys: PushKeys
     alerts: bool = Field(True, strict=True, description="Recevoir les alertes.")
-    topics: list[SlugText] = Field(default_factory=list, max_length=50, description="Identifiants des thèmes suivis.")
+    topics: list[SlugText] = Field(
+        default_factory=list, max_length=50,
+        description="Identifiants des thèmes suivis ; un thème que la commune n’a pas répond 404.",
+    )
     sectors: list[SlugText] = Field(
-        default_factory=list, max_length=50, description="Identifiants des quartiers ; aucun : toute la commune."
+        default_factory=list, max_length=50,
+        description="Identifiants des quartiers ; aucun : toute la commune ; un quartier inconnu répond 404.",
     )
 
 
@@ -299,7 +327,7 @@ def push_key(request):
 
 @router.post(
     "/push/subscriptions",
-    response={200: SubscriptionOut, 201: SubscriptionOut, 400: Error, 409: Error, 413: Error, 429: Error},
+    response={200: SubscriptionOut, 201: SubscriptionOut, 400: Error, 404: Error, 409: Error, 413: Error, 429: Error},
     summary="S’abonner aux notifications",
     tags=["Notifications"],
 )
@@ -317,6 +345,8 @@ def subscribe(request, payload: SubscriptionIn):
             topics=payload.topics,
             sectors=payload.sectors,
         )
+    except UnknownChoice as exc:
+        raise ApiError(404, str(exc)) from exc
     except DjangoValidationError as exc:
         raise ApiError(400, " ".join(exc.messages)) from exc
     except SubscriptionConflict as exc:

@@ -10,6 +10,10 @@ from beffroi.info.models import FeedSubscription, Topic
 from beffroi.notify.push.validation import plausible_endpoint, validate_endpoint, validate_keys
 
 
+class UnknownChoice(ValidationError):
+    """A topic or sector the commune does not have (the API answers 404)."""
+
+
 class SubscriptionConflict(Exception):
     """The endpoint is already subscribed with other keys."""
 
@@ -23,7 +27,7 @@ def _pick(model, commune, slugs: list[str], label: str):
     found = list(model.objects.filter(organisation=commune, slug__in=slugs))
     unknown = sorted(set(slugs) - {item.slug for item in found})
     if unknown:
-        raise ValidationError(f"{label} inconnu(s) : {', '.join(unknown)}.")
+        raise UnknownChoice(f"{label} inconnu(s) : {', '.join(unknown)}.")
     return found
 
 

@@ -473,7 +473,7 @@ def test_no_address_or_browser_is_kept_anywhere(client, commune, topic, caplog):
     data = subscription(topics=["culture"])
     assert subscribe(client, data, **meta).status_code == 201
     assert subscribe(client, data, **meta).status_code == 200
-    assert subscribe(client, subscription(topics=["inconnu"]), **meta).status_code == 400
+    assert subscribe(client, subscription(topics=["inconnu"]), **meta).status_code == 404
     client.get("/api/v1/posts", **meta)
 
     tables = set()
@@ -528,8 +528,33 @@ def test_two_simultaneous_subscriptions_of_one_browser_end_as_one(client, commun
     assert FeedSubscription.objects.count() == 1
 
 
-def _point_off_the_curve() -> str:
-    return b64url(b"\x04" + b"\x01" * 64)
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"topics": ["inconnu", "culture"]}, "Thème inconnu(s) : inconnu."),
+        ({"topics": ["sport"]}, "Thème inconnu(s) : sport."),
+        ({"sectors": ["nulle-part"]}, "Quartier inconnu(s) : nulle-part."),
+    ],
+)
+def test_a_topic_or_sector_the_commune_does_not_have_is_not_found(client, commune, other_commune, topic, change, detail):
+    """The document cannot list each commune's topics: an unknown one is a 404, as an unknown page."""
+    Topic.objects.create(organisation=other_commune, name="Sport", slug="sport")
+    assert_error(subscribe(client, subscription(**change)), 404, detail)
+    assert nothing_written()
+
+
+def test_the_document_states_which_push_services_are_accepted(client, commune, settings):
+    import re
+
+    pattern = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["SubscriptionIn"]["properties"][
+        "endpoint"]["pattern"]
+    for endpoint in ("https://fcm.googleapis.com/fcm/send/abc", "https://db5p.notify.windows.com/w/?token=x"):
+        assert re.fullmatch(pattern, endpoint)
+        assert subscribe(client, subscription(endpoint=endpoint)).status_code == 201
+    for endpoint in ("https://push.example.org/x", "https://fcm.googleapis.com.example.org/x",
+                     "https://example.org@fcm.googleapis.com/x", "http://fcm.googleapis.com/x"):
+        assert not re.fullmatch(pattern, endpoint)
+        assert subscribe(client, subscription(endpoint=endpoint)).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -547,16 +572,13 @@ def _point_off_the_curve() -> str:
         ({"endpoint": "https://fcm.googleapis.com/é"}, "Requête invalide"),
         ({"endpoint": "https://fcm.googleapis.com/" + "a" * 1000}, "Requête invalide"),
         ({"endpoint": "ftp://fcm.googleapis.com/x"}, "Requête invalide"),
-        ({"keys": {"p256dh": _point_off_the_curve(), "auth": b64url(b"0" * 16)}}, "Clé publique du navigateur invalide."),
-        ({"keys": {"p256dh": b64url(b"\x04" * 60), "auth": b64url(b"0" * 16)}}, "Clé publique du navigateur invalide."),
+        ({"keys": {"p256dh": b64url(b"\x04" * 60), "auth": b64url(b"0" * 16)}}, "Requête invalide"),
         ({"keys": {"p256dh": "!" * 87, "auth": b64url(b"0" * 16)}}, "Requête invalide"),
-        ({"keys": {"p256dh": "A" * 87, "auth": b64url(b"0" * 8)}}, "Requête invalide"),
-        ({"keys": {"p256dh": "A" * 87, "auth": b64url(b"0" * 16)}}, "Clé publique du navigateur invalide."),
-        ({"keys": {"p256dh": "A" * 87}}, "Requête invalide"),
+        ({"keys": {"p256dh": "B" + "A" * 86, "auth": b64url(b"0" * 8)}}, "Requête invalide"),
+        ({"keys": {"p256dh": "A" * 87, "auth": b64url(b"0" * 16)}}, "Requête invalide"),
+        ({"keys": {"p256dh": b64url(b"\x02" + b"\x01" * 64), "auth": b64url(b"0" * 16)}}, "Requête invalide"),
+        ({"keys": {"p256dh": "B" + "A" * 86}}, "Requête invalide"),
         ({"keys": "abc"}, "Requête invalide"),
-        ({"topics": ["inconnu", "culture"]}, "Thème inconnu(s) : inconnu."),
-        ({"topics": ["sport"]}, "Thème inconnu(s) : sport."),
-        ({"sectors": ["nulle-part"]}, "Quartier inconnu(s) : nulle-part."),
         ({"topics": ["pas valide"]}, "Requête invalide"),
         ({"topics": ["a\x00"]}, "Requête invalide"),
         ({"topics": "culture"}, "Requête invalide"),
@@ -574,7 +596,7 @@ def test_invalid_subscriptions_are_refused_and_write_nothing(client, commune, ot
 
 def test_real_keys_with_a_wrong_auth_size_are_refused(client, commune):
     keys = dict(browser_keys(), auth=b64url(secrets.token_bytes(20)))
-    assert_error(subscribe(client, subscription(keys=keys)), 400, "Secret d’authentification invalide (16 octets attendus).")
+    assert_error(subscribe(client, subscription(keys=keys)), 400, fields=["keys.auth"])
     assert nothing_written()
 
 
