@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "beffroi.core.private_pages.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "beffroi.edge.marks.SharedPageMiddleware",
@@ -284,7 +285,10 @@ EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 7)
 # database waits, few enough not to fight over the GIL (bench/feeds.py).
 WEB_THREADS = env_int("WEB_THREADS", 4)
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
-PAGE_CACHE_MAX_ENTRIES = env_int("PAGE_CACHE_MAX_ENTRIES", 2000)
+# Memory each web process gives to the page cache (least recently used pages go first).
+PAGE_CACHE_MAX_BYTES = env_int("PAGE_CACHE_MAX_BYTES", 64 * 1024 * 1024)
+# And to the fragment store (beffroi/core/fragments.py).
+FRAGMENTS_MAX_BYTES = env_int("FRAGMENTS_MAX_BYTES", 32 * 1024 * 1024)
 # Pages that depend on the clock (what is "upcoming") are re-rendered after this.
 PAGE_CACHE_TTL_SECONDS = env_int("PAGE_CACHE_TTL_SECONDS", 60)
 

@@ -31,7 +31,7 @@ class EdgeApp:
         if page_cache:
             self.pages = PageCache(
                 django,
-                max_entries=settings.PAGE_CACHE_MAX_ENTRIES,
+                max_bytes=settings.PAGE_CACHE_MAX_BYTES,
                 ttl=settings.PAGE_CACHE_TTL_SECONDS,
                 session_cookie=settings.SESSION_COOKIE_NAME,
             )

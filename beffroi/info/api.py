@@ -1,5 +1,6 @@
 """JSON API of the information feed."""
 
+import json
 import re
 from datetime import date, datetime
 from functools import wraps
@@ -147,7 +148,11 @@ def public_read(response_type):
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            key = ("api", request.commune.pk, selectors.live_since(request.commune), request.get_full_path())
+            # Keyed on what the view was given (validated filters), not on the
+            # query string as sent: "?limit=20", "?x=1" and "" are one entry.
+            given = {name: value.dict() if isinstance(value, Schema) else value for name, value in kwargs.items()}
+            key = ("api", request.commune.pk, selectors.live_since(request.commune), view.__name__,
+                   json.dumps(given, sort_keys=True, default=str))
 
             def build():
                 return adapter.dump_json(adapter.validate_python(view(request, *args, **kwargs)))
@@ -173,7 +178,7 @@ def _topic_and_sector(commune, topic_slug, sector_slug):
 
 
 @router.get("/posts", response={200: PostPage, 400: Error, 404: Error}, summary="Publications visibles", tags=["Publications"])
-@shared_page
+@shared_page(params=tuple(FeedFilters.model_fields))
 @public_read(PostPage)
 def list_posts(request, filters: Query[FeedFilters]):
     """Publications en cours, les plus récentes d’abord ; ``topic`` et ``sector`` sont des identifiants."""
@@ -204,7 +209,7 @@ def list_alerts(request):
 
 
 @router.get("/agenda", response={200: list[PostOut], 400: Error, 404: Error}, summary="Agenda", tags=["Publications"])
-@shared_page
+@shared_page(params=tuple(AgendaFilters.model_fields))
 @public_read(list[PostOut])
 def agenda(request, filters: Query[AgendaFilters]):
     """Manifestations qui ont lieu pendant la période, par date de début."""

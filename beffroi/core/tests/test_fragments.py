@@ -6,7 +6,7 @@ from beffroi.core.fragments import FragmentStore, fragments
 def test_entries_are_reused_then_expire(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr("beffroi.core.fragments.time.monotonic", lambda: clock[0])
-    store = FragmentStore(ttl=60, max_entries=10)
+    store = FragmentStore(ttl=60, max_bytes=10_000)
     builds = []
 
     def build():
@@ -20,12 +20,18 @@ def test_entries_are_reused_then_expire(monkeypatch):
     assert store.get_or_build(("a", 1), build) == "version 3"
 
 
-def test_a_full_store_starts_again_empty():
-    store = FragmentStore(ttl=60, max_entries=3)
-    for i in range(3):
-        store.get_or_build((i,), lambda i=i: i)
-    store.get_or_build(("new",), lambda: "x")
-    assert list(store.entries) == [("new",)]
+def test_memory_is_bounded_in_bytes_least_recently_used_first():
+    store = FragmentStore(ttl=60, max_bytes=3 * (1000 + 300))
+    for name in ("a", "b", "c"):
+        store.get_or_build((name,), lambda: "x" * 1000)
+    store.get_or_build(("a",), lambda: "rebuilt")  # "a" is used again: "b" is now the oldest
+    store.get_or_build(("d",), lambda: "y" * 1000)
+    assert list(store.entries) == [("c",), ("a",), ("d",)]
+    assert store.size <= store.max_bytes
+    # However many distinct keys a visitor makes up, the store stays within its bytes.
+    for i in range(10_000):
+        store.get_or_build(("list", f"?x={i}"), lambda: "z" * 500)
+    assert store.size <= store.max_bytes and len(store.entries) <= 5
 
 
 def test_the_template_tag_keys_on_its_values_and_keeps_escaping():

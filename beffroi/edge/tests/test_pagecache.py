@@ -87,3 +87,53 @@ def test_an_alert_reaches_the_cached_home_page_of_every_process_through_the_log(
     while "Orages" in _get(live_server_asgi).text:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_undeclared_query_parameters_neither_split_nor_evict_pages(live_server_asgi, commune, editor):
+    """A page is kept per declared parameter only: "?x=1", "?x=2"… are the same
+    page, served from memory, and do not push the other pages out."""
+    published(commune, editor, title="Kermesse")
+    live_server_asgi.wait_for_events()
+    pages = live_server_asgi.app.pages
+    for path in ("/", "/actualites/", "/actualites/?page=1"):
+        _get(live_server_asgi, path)
+    kept = set(pages.entries)
+    hits = pages.hits
+    for i in range(200):
+        assert _get(live_server_asgi, f"/?x={i}&utm_source=y{i}").status_code == 200
+        assert _get(live_server_asgi, f"/actualites/?campagne={i}").status_code == 200
+    assert set(pages.entries) == kept
+    assert pages.hits - hits == 400
+    # A declared parameter does make another page.
+    assert _get(live_server_asgi, "/actualites/?page=2").status_code == 404  # one page of news only
+    assert len(pages.entries) == len(kept)
+
+
+def test_a_view_sees_only_its_declared_parameters(client, commune):
+    from beffroi.edge.marks import shared_page
+
+    seen = {}
+
+    @shared_page(params=("page",))
+    def view(request):
+        seen.update(get=dict(request.GET), full=request.get_full_path())
+        from django.http import HttpResponse
+
+        return HttpResponse("ok")
+
+    from django.test import RequestFactory
+
+    view(RequestFactory().get("/liste/?utm=1&page=2&x=%FF"))
+    assert seen == {"get": {"page": ["2"]}, "full": "/liste/?page=2"}
+
+
+def test_memory_is_bounded_in_bytes(settings):
+    from beffroi.edge.pagecache import PageCache
+
+    cache = PageCache(None, max_bytes=50_000, ttl=60, session_cookie="sessionid")
+    start = {"headers": [(b"content-type", b"text/html")], "private": {b"x-edge-shared": b"1"}}
+    for i in range(100):
+        cache._store((b"testserver", f"/page-{i}/", ""), start, b"p" * 4000)
+    assert cache.size <= 50_000 and 5 <= len(cache.entries) < 20
+    assert (b"testserver", "/page-99/", "") in cache.entries and (b"testserver", "/page-0/", "") not in cache.entries
+    assert cache.size == sum(entry.size for entry in cache.entries.values())

@@ -48,12 +48,15 @@ def _list(request, *, kind: str, template: str, order: str | None = None, upcomi
     return render(request, template, {"form": form, "page": _page(request, posts)}, status=status)
 
 
-@shared_page
+LIST_PARAMS = ("page", "theme", "secteur")
+
+
+@shared_page(params=LIST_PARAMS)
 def news_list(request):
     return _list(request, kind=Post.Kind.NEWS, template="info/news_list.html")
 
 
-@shared_page
+@shared_page(params=LIST_PARAMS)
 def works_list(request):
     return _list(request, kind=Post.Kind.WORKS, template="info/works_list.html", upcoming=True)
 
@@ -63,7 +66,7 @@ def alerts(request):
     return render(request, "info/alerts.html", {"alerts": selectors.current_alerts(request.commune)})
 
 
-@shared_page
+@shared_page(params=("mois", "theme", "secteur"))
 def agenda(request):
     form, status, filters = _filtered(request, AgendaFilterForm)
     month = form.cleaned_data.get("mois") if status == 200 and form.is_bound else None

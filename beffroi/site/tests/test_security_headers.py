@@ -48,3 +48,19 @@ def test_hsts_and_secure_cookies_in_production(settings, commune):
 def test_json_and_feeds_are_not_sniffed(client, commune):
     for path in ("/api/v1/posts", "/rss.xml", "/agenda.ics"):
         assert client.get(path)["X-Content-Type-Options"] == "nosniff"
+
+
+def test_private_pages_are_never_stored_by_a_cache(client, commune, editor):
+    """A shared computer's history or a proxy must not keep what a signed-in person saw."""
+    from conftest import sign_in_with_second_factor
+
+    for path in ("/compte/connexion/", "/gestion/", "/coffre/", "/accompagnement/"):
+        cache_control = client.get(path)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, path
+    public = client.get("/")
+    assert "no-store" not in public.get("Cache-Control", "")
+    sign_in_with_second_factor(client, editor)
+    for path in ("/gestion/", "/gestion/publications/", "/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" in response["Cache-Control"], path
