@@ -31,7 +31,7 @@ def _query(scope, name: str) -> str:
 
 
 def _followed_report(token: str, commune_id: int) -> int | None:
-    from beffroi.reports.services import report_for_token
+    from beffroi.reports.selectors import report_for_token
 
     close_old_connections()
     report = report_for_token(token)

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTOS = 3
+MAX_MESSAGE = 2000  # a message of the timeline, from the author or an agent
 
 
 class CategoryQuerySet(models.QuerySet):

@@ -1,5 +1,5 @@
-"""Reads of the signalements reused by several views: the console's filters,
-the dashboard's figures."""
+"""Reads of the signalements reused by several views: a follow link's report,
+the console's filters, the dashboard's figures."""
 
 import statistics
 from dataclasses import dataclass, field
@@ -8,7 +8,16 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from beffroi.reports.models import Report, ReportQuerySet
+from beffroi.reports.models import FollowToken, Report, ReportQuerySet
+from beffroi.reports.tokens import token_hash
+
+
+def report_for_token(token: str) -> Report | None:
+    if not token or len(token) > 100:
+        return None
+    follow = FollowToken.objects.filter(token_hash=token_hash(token)).select_related("report").first()
+    return follow.report if follow else None
+
 
 # The dashboard's periods, in days.
 PERIODS = {30: "30 derniers jours", 90: "90 derniers jours", 365: "12 derniers mois"}

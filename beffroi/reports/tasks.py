@@ -64,7 +64,7 @@ def _push(subscriptions, payload: bytes, model) -> dict:
 
 @task()
 def escalate_if_unacknowledged(report_id: int) -> bool:
-    from beffroi.reports.services import escalate_if_unacknowledged as escalate
+    from beffroi.reports.services.escalation import escalate_if_unacknowledged as escalate
 
     return escalate(report_id=report_id)
 

@@ -7,7 +7,9 @@ from beffroi.core.models import JournalEntry, Membership
 from beffroi.realtime.models import Event
 from beffroi.reports.lifecycle import REPORT_LIFECYCLE
 from beffroi.reports.models import FollowToken, Report, ReportEntry
-from beffroi.reports.services import report_for_token, report_submit, report_transfer, report_transition
+from beffroi.reports.selectors import report_for_token
+from beffroi.reports.services.agents import report_transfer, report_transition
+from beffroi.reports.services.submission import report_submit
 from conftest import make_staff
 
 S = Report.Status

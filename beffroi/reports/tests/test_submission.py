@@ -11,7 +11,8 @@ from PIL import Image
 from beffroi.core.models import JournalEntry, Organisation
 from beffroi.realtime.models import Event
 from beffroi.reports.models import FollowToken, Report, ReportEntry, ReportPhoto
-from beffroi.reports.services import report_follow, report_for_token, report_submit
+from beffroi.reports.selectors import report_for_token
+from beffroi.reports.services.submission import report_follow, report_submit
 from beffroi.reports.tests.conftest import INSIDE
 from beffroi.reports.tokens import token_hash
 

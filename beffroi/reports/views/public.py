@@ -22,13 +22,9 @@ from beffroi.reports.photos import photo_response
 from beffroi.reports.presenters import public_data
 from beffroi.reports.push import read_push_subscription
 from beffroi.reports.qr import qr_svg
-from beffroi.reports.services import (
-    follower_push_subscribe,
-    report_author_message,
-    report_follow,
-    report_for_token,
-    report_submit,
-)
+from beffroi.reports.selectors import report_for_token
+from beffroi.reports.services.submission import report_author_message, report_follow, report_submit
+from beffroi.reports.services.subscriptions import follower_push_subscribe
 from beffroi.reports.tokens import normalise_code
 
 NEARBY_METRES = 200

@@ -28,13 +28,8 @@ from PIL import Image
 from beffroi.core.images import sanitize_image
 from beffroi.core.models import Membership, User
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, Report, RoutingRule
-from beffroi.reports.services import (
-    report_agent_photo,
-    report_message,
-    report_moderate,
-    report_submit,
-    report_transition,
-)
+from beffroi.reports.services.agents import report_agent_photo, report_message, report_moderate, report_transition
+from beffroi.reports.services.submission import report_submit
 from beffroi.site.demo import load_demo
 from beffroi.site.tests.browser.pages import WIDE, check_page, watch
 from beffroi.site.tests.browser.test_accessibility import sign_in

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from beffroi.core.models import JournalEntry, Membership, Organisation, Service
 from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
-from beffroi.reports.services_settings import check_office_hours, report_settings_update
+from beffroi.reports.services.configuration import check_office_hours, report_settings_update
 from conftest import make_staff, sign_in_with_second_factor
 
 BASE = "/gestion/signalements/reglages/"

@@ -1,4 +1,4 @@
-"""Writes of an organisation's report settings: categories, routing rules,
+"""Writes of an organisation's report configuration: categories, routing rules,
 on-call rota, and its ReportSettings. One transaction each, journaled in it.
 
 The checks live here (``check_*``), so that forms show their errors next to
@@ -173,7 +173,7 @@ def _record(actor, organisation, instance, *, creating: bool, changed) -> None:
 
 
 def _save_checked(*, actor, organisation, form, check, lock=None):
-    """Save a settings form's object after ``check``, and journal it. ``lock``
+    """Save a configuration form's object after ``check``, and journal it. ``lock``
     (the object) runs first, for checks that must see concurrent saves."""
     creating = form.instance.pk is None
     instance = form.save(commit=False)
@@ -255,19 +255,19 @@ def report_settings_update(
     office_hours = check_office_hours(office_hours)
     if escalation_minutes < 1 or retention_days < 1:
         raise ValidationError("Les délais sont d’au moins une minute et d’au moins un jour.")
-    settings, created = ReportSettings.objects.select_for_update().get_or_create(organisation=organisation)
+    config, created = ReportSettings.objects.select_for_update().get_or_create(organisation=organisation)
     values = {
         "triage_service": triage_service,
         "office_hours": office_hours,
         "escalation_minutes": escalation_minutes,
         "retention_days": retention_days,
     }
-    changed = [name for name, value in values.items() if getattr(settings, name) != value]
+    changed = [name for name, value in values.items() if getattr(config, name) != value]
     for name in changed:
-        setattr(settings, name, values[name])
-    settings.save()
+        setattr(config, name, values[name])
+    config.save()
     journal.record(
-        actor=actor, organisation=organisation, action="reportsettings.update", target=settings,
+        actor=actor, organisation=organisation, action="reportsettings.update", target=config,
         data={"changed": sorted(changed)},
     )
-    return settings
+    return config

@@ -1,5 +1,6 @@
-"""Administrators' settings of the reports: categories, routing rules, on-call
-rota (lists and forms through SettingsCrud) and the organisation's settings."""
+"""Administrators' configuration of the reports: categories, questions, routing
+rules, on-call rota (lists and forms through SettingsCrud) and the organisation's
+settings."""
 
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from beffroi.core.permissions import requires
 from beffroi.core.views.crud import SettingsCrud
-from beffroi.reports.forms_settings import (
+from beffroi.reports.forms_configuration import (
     CategoryForm,
     OnCallShiftForm,
     QuestionForm,
@@ -20,7 +21,7 @@ from beffroi.reports.forms_settings import (
     RoutingRuleForm,
 )
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
-from beffroi.reports.services_settings import (
+from beffroi.reports.services.configuration import (
     category_question_delete,
     category_question_save,
     on_call_shift_delete,
@@ -97,11 +98,11 @@ class ShiftCrud(SettingsCrud):
 
 
 def _crud(kind, *args, **kwargs) -> SettingsCrud:
-    """A settings list of the reports: administrators only, under the console's
+    """A configuration list of the reports: administrators only, under the console's
     URL names and templates."""
     return kind(
         *args, **kwargs, form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
-        list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+        list_template="reports/configuration_list.html", form_template="reports/configuration_form.html",
     )
 
 
@@ -173,8 +174,8 @@ CRUDS = [CATEGORIES, QUESTIONS, RULES, SHIFTS]
 
 @requires(PERMISSION)
 def report_settings(request):
-    settings, _ = ReportSettings.objects.get_or_create(organisation=request.commune)
-    form = ReportSettingsForm(request.POST or None, organisation=request.commune, settings=settings)
+    config, _ = ReportSettings.objects.get_or_create(organisation=request.commune)
+    form = ReportSettingsForm(request.POST or None, organisation=request.commune, config=config)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -191,4 +192,4 @@ def report_settings(request):
                 messages.success(request, "Réglages enregistrés.")
                 return redirect("reports:console_settings")
         status = 400
-    return render(request, "reports/settings.html", {"form": form}, status=status)
+    return render(request, "reports/configuration.html", {"form": form}, status=status)
