@@ -83,7 +83,7 @@ class QuestionForm(forms.ModelForm):
         kind = cleaned.get("kind")
         if kind:
             try:
-                self.instance.options = check_options(kind, cleaned.get("options_text") or "")
+                cleaned["options"] = self.instance.options = check_options(kind, cleaned.get("options_text") or "")
             except ValidationError as exc:
                 self.add_error("options_text", exc)
         if not self.errors:
