@@ -22,13 +22,26 @@ def tell_consoles(report: Report, event_type: str = "report.changed", organisati
     )
 
 
-def tell_followers(report: Report) -> None:
-    """Followers' pages reload their timeline; nothing private is in the event."""
+def _report_changed(channel: str, report: Report) -> None:
+    # The state only: the page then reloads its timeline through its own link,
+    # which shows what that link may see.
     publish(
-        channel=channels.report(report.pk),
-        type="report.changed",
+        channel=channel, type="report.changed",
         data={"status": report.status, "status_label": report.get_status_display()},
     )
+
+
+def tell_followers(report: Report) -> None:
+    """A public step (a new state, a transfer, a merge, what the public page
+    shows): every holder of a follow link is told, author or follower."""
+    _report_changed(channels.report(report.pk), report)
+
+
+def tell_author(report: Report) -> None:
+    """A step between the author and the agents (the author's message, a reply,
+    a question, an agent's photo): the author's pages only; followers never
+    learn that it happened."""
+    _report_changed(channels.report_author(report.pk), report)
 
 
 # --- Timeline ----------------------------------------------------------------------------------

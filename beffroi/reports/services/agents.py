@@ -13,13 +13,14 @@ from beffroi.realtime import channels
 from beffroi.realtime.publish import publish
 from beffroi.reports import tasks
 from beffroi.reports.lifecycle import CLOSED, REPORT_LIFECYCLE
-from beffroi.reports.models import MAX_MESSAGE, FollowToken, Report, ReportEntry, ReportPhoto
+from beffroi.reports.models import MAX_MESSAGE, FollowToken, Report, ReportEntry, ReportPhoto, ReportSubscription
 from beffroi.reports.services._shared import (
     add_entry,
     clean_text,
     locked,
     save_photos,
     store_photos,
+    tell_author,
     tell_consoles,
     tell_followers,
     with_photo_cleanup,
@@ -60,7 +61,7 @@ def report_transition(*, actor, report: Report, action: str, text: str = "", dup
     )
     tell_consoles(current)
     tell_followers(current)
-    enqueue(tasks.push_followers, current.pk, f"{current.get_status_display()} : {current.category.name}")
+    enqueue(tasks.push_followers, current.pk, f"{current.get_status_display()} : {current.category.name}", public=True)
     return current
 
 
@@ -72,9 +73,15 @@ def _check_duplicate(report: Report, original: Report | None) -> None:
 
 
 def _merge_followers(duplicate: Report, original: Report, actor) -> None:
-    """The followers of a duplicate now follow the original, with its timeline."""
+    """The links of a duplicate now follow the original, with its timeline, as
+    followers: its followers stay followers, and its author, who is not the
+    original's author, gets the original's public view. The original's links
+    keep their roles. Push subscriptions go along, as followers'."""
     original = Report.objects.select_for_update().get(pk=original.pk)
-    moved = FollowToken.objects.filter(report=duplicate).update(report=original)
+    moved = FollowToken.objects.filter(report=duplicate).update(report=original, role=FollowToken.Role.FOLLOWER)
+    already = ReportSubscription.objects.filter(report=original).values("endpoint")
+    ReportSubscription.objects.filter(report=duplicate, endpoint__in=already).delete()
+    ReportSubscription.objects.filter(report=duplicate).update(report=original, role=FollowToken.Role.FOLLOWER)
     original.followers += moved
     original.save(update_fields=["followers"])
     add_entry(
@@ -134,8 +141,9 @@ def report_assign(*, actor, report: Report, agent) -> Report:
     return current
 
 
+# Whether the author sees it (ReportEntry.public); followers never do.
 MESSAGE_KINDS = {
-    ReportEntry.Kind.REPLY: True,  # public
+    ReportEntry.Kind.REPLY: True,
     ReportEntry.Kind.QUESTION: True,
     ReportEntry.Kind.NOTE: False,
 }
@@ -143,7 +151,7 @@ MESSAGE_KINDS = {
 
 @transaction.atomic
 def report_message(*, actor, report: Report, kind: str, text: str) -> ReportEntry:
-    """A public reply, a question to the author, or an internal note."""
+    """A reply to the author, a question to the author, or an internal note."""
     if kind not in MESSAGE_KINDS:
         raise ValidationError({"kind": "Type de message inconnu."})
     current = locked(report)
@@ -153,14 +161,15 @@ def report_message(*, actor, report: Report, kind: str, text: str) -> ReportEntr
     journal.record(actor=actor, organisation=current.organisation, action=f"report.{kind}", target=current)
     tell_consoles(current)
     if public:
-        tell_followers(current)
+        tell_author(current)
         title = "Une question de la mairie" if kind == ReportEntry.Kind.QUESTION else "Réponse de la mairie"
         enqueue(tasks.push_followers, current.pk, f"{title} : {current.category.name}")
     return entry
 
 
 def report_agent_photo(*, actor, report: Report, image: CleanImage) -> ReportPhoto:
-    """A photo by an agent (of the resolution, say), visible to followers."""
+    """A photo by an agent (of the resolution, say), shown to the author; to
+    followers and the public once approved (``report_moderate``)."""
     stored = store_photos([image])
 
     @transaction.atomic
@@ -170,7 +179,7 @@ def report_agent_photo(*, actor, report: Report, image: CleanImage) -> ReportPho
         save_photos(current, stored, entry=entry, by_agent=True)
         journal.record(actor=actor, organisation=current.organisation, action="report.photo", target=current)
         tell_consoles(current)
-        tell_followers(current)
+        tell_author(current)
         return current.photos.order_by("-id").first()
 
     return with_photo_cleanup(stored, write)
@@ -188,4 +197,5 @@ def report_moderate(*, actor, report: Report, public_text: str, public_photo_ids
     journal.record(actor=actor, organisation=current.organisation, action="report.moderate", target=current,
                    data={"public_photos": approved})
     publish(channel=channels.public(current.commune_id), type="report.public", data={"code": current.code})
+    tell_followers(current)  # followers' pages show the public text and the approved photos
     return current

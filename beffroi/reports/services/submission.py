@@ -1,12 +1,17 @@
 """What inhabitants send: a report, a follow instead of a second report, the
-author's messages. Anonymous: written to the report's timeline, not the journal."""
+author's messages. Anonymous: written to the report's timeline, not the journal.
+
+Each follow link carries its role (``FollowToken.role``): the author's link
+opens the author's view and may write to the agents; a follower's opens the
+public view only.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -33,8 +38,8 @@ from beffroi.reports.services._shared import (
     clean_text,
     save_photos,
     store_photos,
+    tell_author,
     tell_consoles,
-    tell_followers,
     with_photo_cleanup,
 )
 from beffroi.reports.tokens import new_code, new_token, token_hash
@@ -122,7 +127,7 @@ def report_submit(
         else:
             raise RuntimeError("Aucun code de suivi libre trouvé.")
         token = new_token()
-        FollowToken.objects.create(report=report, token_hash=token_hash(token))
+        FollowToken.objects.create(report=report, token_hash=token_hash(token), role=FollowToken.Role.AUTHOR)
         where = destination.service.name if destination.service else destination.organisation.name
         entry = add_entry(report, ReportEntry.Kind.SUBMITTED, text=f"Signalement reçu, transmis à : {where}.", public=True)
         save_photos(report, stored, entry=entry)
@@ -138,12 +143,13 @@ def report_submit(
 
 @transaction.atomic
 def report_follow(*, report: Report) -> str:
-    """Follow an existing report instead of filing it again: a new secret link."""
+    """Follow an existing report instead of filing it again: a new secret link,
+    a follower's (the public view)."""
     current = Report.objects.select_for_update().get(pk=report.pk)
     if not current.is_open:
         raise ValidationError("Ce signalement est clos : il ne peut plus être suivi.")
     token = new_token()
-    FollowToken.objects.create(report=current, token_hash=token_hash(token))
+    FollowToken.objects.create(report=current, token_hash=token_hash(token), role=FollowToken.Role.FOLLOWER)
     current.followers += 1
     current.save(update_fields=["followers"])
     add_entry(current, ReportEntry.Kind.FOLLOWER, text="Une autre personne a signalé le même problème.", public=False)
@@ -151,23 +157,33 @@ def report_follow(*, report: Report) -> str:
     return token
 
 
-def report_author_message(*, report: Report, text: str = "", photos: list[CleanImage] = ()) -> ReportEntry:
-    """A comment, an answer or a photo from a follower, still anonymous."""
+AUTHOR_ONLY = "Ce lien permet de suivre le signalement, pas d’écrire aux agents : seul son auteur peut ajouter une précision ou une photo."
+
+
+def report_author_message(*, follow: FollowToken, text: str = "", photos: list[CleanImage] = ()) -> ReportEntry:
+    """A comment, an answer or a photo from the author (``follow``: their link), still anonymous."""
+    if not follow.is_author:
+        raise PermissionDenied(AUTHOR_ONLY)
     text = clean_text(text, field="text", required=not photos, limit=MAX_MESSAGE)
-    existing = ReportPhoto.objects.filter(report=report, by_agent=False).count()
+    existing = ReportPhoto.objects.filter(report_id=follow.report_id, by_agent=False).count()
     if existing + len(photos) > MAX_PHOTOS * 2:
         raise ValidationError({"photos": "Ce signalement a déjà toutes les photos qu’il peut recevoir."})
     stored = store_photos(list(photos))
 
     @transaction.atomic
     def write():
-        current = Report.objects.select_for_update().get(pk=report.pk)
+        # The report, then the link, as a merge locks them; read again under
+        # lock, since a merge makes the link a follower's of another report.
+        current = Report.objects.select_for_update().get(pk=follow.report_id)
+        link = FollowToken.objects.select_for_update().filter(pk=follow.pk, report=current).first()
+        if link is None or not link.is_author:
+            raise PermissionDenied(AUTHOR_ONLY)
         if current.purged_at is not None:
             raise ValidationError("Ce signalement est archivé : il ne reçoit plus de message.")
         entry = add_entry(current, ReportEntry.Kind.AUTHOR, text=text, public=True, by_author=True)
         save_photos(current, stored, entry=entry)
         tell_consoles(current)
-        tell_followers(current)
+        tell_author(current)
         return entry
 
     return with_photo_cleanup(stored, write)
