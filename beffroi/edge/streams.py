@@ -30,23 +30,26 @@ def _query(scope, name: str) -> str:
     return values[0] if values else ""
 
 
-def _followed_report(token: str, commune_id: int) -> int | None:
-    from beffroi.reports.services import report_for_token
+def _followed_channels(token: str, commune_id: int) -> tuple[str, ...] | None:
+    from beffroi.reports.selectors import follow_channels, follow_for_token
 
     close_old_connections()
-    report = report_for_token(token)
-    return report.pk if report is not None and report.commune_id == commune_id else None
+    follow = follow_for_token(token)
+    if follow is None or follow.report.commune_id != commune_id:
+        return None
+    return follow_channels(follow.report_id, author=follow.is_author)
 
 
 async def report_followers(scope):
-    """A report's follow-up page: its secret token opens its public timeline."""
+    """A report's follow-up page: its secret token opens the report's public
+    steps, and the author's token also the steps between the author and the agents."""
     commune = await commune_for(scope)
     if commune is None:
         return UNKNOWN_HOST
-    report_id = await asyncio.to_thread(_followed_report, _query(scope, "jeton"), commune.pk)
-    if report_id is None:
+    followed = await asyncio.to_thread(_followed_channels, _query(scope, "jeton"), commune.pk)
+    if followed is None:
         return 404, "Lien de suivi inconnu."
-    return (channels.report(report_id),)
+    return followed
 
 
 def _agent_may_follow(session_key: str, organisation) -> bool:

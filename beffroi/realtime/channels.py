@@ -12,8 +12,13 @@ def reports_received(organisation_id: int) -> str:
 
 
 def report(report_id: int) -> str:
-    """What a report's followers may see: its public timeline."""
+    """A report's public steps, for every holder of a follow link (author or follower)."""
     return f"report:{report_id}"
+
+
+def report_author(report_id: int) -> str:
+    """What only a report's author may know of: the steps between the author and the agents."""
+    return f"report-author:{report_id}"
 
 
 def safe_link(link_id: int) -> str:

@@ -8,6 +8,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from beffroi.core import maintenance
-        from beffroi.reports.services import purge_closed_reports
+        from beffroi.reports.services.retention import purge_closed_reports
 
         maintenance.register("reports_purged", purge_closed_reports)

@@ -6,10 +6,17 @@ from django.db.models import Q
 
 from beffroi.core.images import ImageRejected, check_upload_size, sanitize_image
 from beffroi.core.models import Membership, Sector, Service
-from beffroi.reports.models import MAX_DESCRIPTION, MAX_PHOTOS, Category, CategoryQuestion, Report, ReportEntry
+from beffroi.reports.models import (
+    MAX_DESCRIPTION,
+    MAX_MESSAGE,
+    MAX_PHOTOS,
+    Category,
+    CategoryQuestion,
+    Report,
+    ReportEntry,
+)
 from beffroi.reports.questions import clean_answers
 from beffroi.reports.selectors import AGES, PERIODS
-from beffroi.reports.services import MAX_MESSAGE
 
 PHOTO_TYPES = "image/jpeg,image/png,image/webp,image/heic,image/heif"
 

@@ -5,6 +5,7 @@ from beffroi.reports.models import Report
 
 S = Report.Status
 OPEN = (S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS, S.REOPENED)
+CLOSED = (S.RESOLVED, S.REJECTED, S.DUPLICATE)
 
 _transitions = {
     (S.NEW, "acknowledge"): S.ACKNOWLEDGED,

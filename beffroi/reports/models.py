@@ -7,6 +7,7 @@ from django.urls import reverse
 
 MAX_DESCRIPTION = 2000
 MAX_PHOTOS = 3
+MAX_MESSAGE = 2000  # a message of the timeline, from the author or an agent
 
 
 class CategoryQuerySet(models.QuerySet):
@@ -185,16 +186,34 @@ class Report(models.Model):
         return self.status in ReportQuerySet.OPEN
 
 
+class FollowRole(models.TextChoices):
+    """Who holds a follow link, and so what it opens."""
+
+    # The author's view: their description, address, answers and photos, the
+    # messages between them and the agents; and they may write to the agents.
+    AUTHOR = "author", "Auteur"
+    # The public view: the state and its steps, the text an agent wrote for
+    # the public and the photos an agent approved. Nothing the author sent.
+    FOLLOWER = "follower", "Personne qui suit"
+
+
 class FollowToken(models.Model):
-    """A secret follow-up link of one author (or of someone who followed the
-    report instead of filing it again). Only the SHA-256 of the token is kept."""
+    """A secret follow-up link: the author's, or that of someone who followed
+    the report instead of filing it again. Only the SHA-256 of the token is kept."""
+
+    Role = FollowRole
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="follow_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=10, choices=FollowRole.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
-        return f"suivi de {self.report_id}"
+        return f"suivi de {self.report_id} ({self.get_role_display().lower()})"
+
+    @property
+    def is_author(self) -> bool:
+        return self.role == FollowRole.AUTHOR
 
 
 class ReportEntry(models.Model):
@@ -254,12 +273,15 @@ class ReportPhoto(models.Model):
 
 
 class ReportSubscription(models.Model):
-    """Web Push for one report, asked from its follow-up page (anonymous)."""
+    """Web Push for one report, asked from its follow-up page (anonymous).
+    A follower's device is told of public steps only; the author's also of
+    the agents' messages to the author."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="push_subscriptions")
     endpoint = models.URLField(max_length=1000)
     p256dh = models.CharField(max_length=100)
     auth = models.CharField(max_length=40)
+    role = models.CharField(max_length=10, choices=FollowRole.choices)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["report", "endpoint"], name="one_report_subscription")]

@@ -1,8 +1,12 @@
-"""Serving report photos from the private storage, after the view's access check."""
+"""Report photos: kept in the private storage (never under MEDIA_URL), served
+after the view's access check."""
 
+from django.core.files.storage import storages
 from django.http import FileResponse, Http404
 
-from beffroi.reports.services import private_storage
+
+def private_storage():
+    return storages["private"]
 
 
 def photo_response(photo, width: int, *, public: bool = False) -> FileResponse:

@@ -1,14 +1,60 @@
-"""Reads of the signalements reused by several views: the console's filters,
-the dashboard's figures."""
+"""Reads of the signalements reused by several views: what a follow link opens,
+the console's filters, the dashboard's figures."""
 
 import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, TextField, Value, When
 from django.utils import timezone
 
-from beffroi.reports.models import Report, ReportQuerySet
+from beffroi.realtime import channels
+from beffroi.reports.models import FollowToken, Report, ReportEntry, ReportPhoto, ReportQuerySet
+from beffroi.reports.tokens import token_hash
+
+
+def follow_for_token(token: str) -> FollowToken | None:
+    """The follow link a token opens, with its report and its role (what it may see and do)."""
+    if not token or len(token) > 100:
+        return None
+    return FollowToken.objects.filter(token_hash=token_hash(token)).select_related("report").first()
+
+
+# What a follower reads of the timeline: the public steps, and of their texts
+# only those the application wrote. Never the author's messages, nor what the
+# agents wrote to the author (a reply, a question, the words of a state change).
+FOLLOWER_STEPS = (
+    ReportEntry.Kind.SUBMITTED, ReportEntry.Kind.STATUS, ReportEntry.Kind.TRANSFER, ReportEntry.Kind.MERGE,
+)
+FOLLOWER_TEXTS = (ReportEntry.Kind.SUBMITTED, ReportEntry.Kind.TRANSFER, ReportEntry.Kind.MERGE)
+
+
+def follow_entries(follow: FollowToken):
+    """The timeline a follow link shows, each entry with the ``shown_text`` it may read.
+
+    The author's: every step meant for them, with its photos. A follower's:
+    the public steps, without their photos (approved ones: ``follow_photos``).
+    """
+    entries = follow.report.entries.filter(public=True)
+    if follow.is_author:
+        return entries.annotate(shown_text=F("text")).prefetch_related("photos")
+    shown = Case(When(kind__in=FOLLOWER_TEXTS, then=F("text")), default=Value(""), output_field=TextField())
+    return entries.filter(kind__in=FOLLOWER_STEPS).defer("text").annotate(shown_text=shown)
+
+
+def follow_channels(report_id: int, *, author: bool) -> tuple[str, ...]:
+    """The channels a follow link's page listens to: the public steps, and for
+    the author also the steps between the author and the agents."""
+    if author:
+        return (channels.report(report_id), channels.report_author(report_id))
+    return (channels.report(report_id),)
+
+
+def follow_photos(follow: FollowToken):
+    """The photos a follow link may open: all of the report's for its author, approved ones for a follower."""
+    photos = ReportPhoto.objects.filter(report_id=follow.report_id)
+    return photos if follow.is_author else photos.filter(is_public=True)
+
 
 # The dashboard's periods, in days.
 PERIODS = {30: "30 derniers jours", 90: "90 derniers jours", 365: "12 derniers mois"}

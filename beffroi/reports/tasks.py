@@ -37,9 +37,11 @@ def notify_agents(report_id: int) -> dict:
 
 
 @task()
-def push_followers(report_id: int, title: str) -> dict:
-    """Web Push to the followers who asked for it on their follow-up page."""
-    from beffroi.reports.models import Report, ReportSubscription
+def push_followers(report_id: int, title: str, public: bool = False) -> dict:
+    """Web Push to the devices that asked for it on a follow-up page: all of
+    them for a public step, the author's only otherwise (a reply, a question).
+    Jobs queued before ``public`` existed run as the author's only: the safe side."""
+    from beffroi.reports.models import FollowRole, Report, ReportSubscription
 
     report = Report.objects.filter(pk=report_id).first()
     if report is None:
@@ -47,7 +49,10 @@ def push_followers(report_id: int, title: str) -> dict:
     payload = json.dumps(
         {"title": title, "body": f"Signalement {report.code}", "tag": f"signalement-{report.code}"}, ensure_ascii=False
     ).encode()
-    return _push(ReportSubscription.objects.filter(report=report), payload, ReportSubscription)
+    subscriptions = ReportSubscription.objects.filter(report=report)
+    if not public:
+        subscriptions = subscriptions.filter(role=FollowRole.AUTHOR)
+    return _push(subscriptions, payload, ReportSubscription)
 
 
 def _push(subscriptions, payload: bytes, model) -> dict:
@@ -64,7 +69,7 @@ def _push(subscriptions, payload: bytes, model) -> dict:
 
 @task()
 def escalate_if_unacknowledged(report_id: int) -> bool:
-    from beffroi.reports.services import escalate_if_unacknowledged as escalate
+    from beffroi.reports.services.escalation import escalate_if_unacknowledged as escalate
 
     return escalate(report_id=report_id)
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from beffroi.reports.views import console, dashboard, public, settings
+from beffroi.reports.views import configuration, console, dashboard, public
 
 app_name = "reports"
 
@@ -24,9 +24,9 @@ urlpatterns = [
     path("gestion/signalements/tableau-de-bord/", dashboard.dashboard_view, name="console_dashboard"),
     path("gestion/signalements/export.csv", dashboard.export_csv, name="console_export"),
     # Administrators' settings (before <code>/, which would take their paths).
-    path("gestion/signalements/reglages/", settings.report_settings, name="console_settings"),
+    path("gestion/signalements/reglages/", configuration.report_settings, name="console_settings"),
     path("gestion/signalements/photo/<int:photo_id>/<int:width>/", console.photo, name="console_photo"),
-    path("gestion/signalements/reglages/", include([pattern for crud in settings.CRUDS for pattern in crud.urls()])),
+    path("gestion/signalements/reglages/", include([pattern for crud in configuration.CRUDS for pattern in crud.urls()])),
     path("gestion/signalements/<str:code>/", console.detail, name="console_detail"),
     path("gestion/signalements/<str:code>/etat/<str:action>/", console.transition, name="console_transition"),
     path("gestion/signalements/<str:code>/transfert/", console.transfer, name="console_transfer"),

@@ -297,7 +297,7 @@ def _demo_questions(categories) -> None:
 
 def _demo_reports(haisnes, categories) -> None:
     from beffroi.reports.models import Report
-    from beffroi.reports.services import report_submit
+    from beffroi.reports.services.submission import report_submit
 
     if Report.objects.filter(commune=haisnes).exists():
         return

@@ -16,7 +16,7 @@ from beffroi.reports.open311 import documents, queries
 from beffroi.reports.open311.clients import allow_request, client_for_key
 from beffroi.reports.open311.formats import JSON, XML, Open311Error, document, errors, format_of
 from beffroi.reports.questions import AnswerError
-from beffroi.reports.services import report_submit
+from beffroi.reports.services.submission import report_submit
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Allowed by the spec, accepted, and never read: nothing is stored about

@@ -3,9 +3,9 @@ from django.conf import settings
 from django.utils.html import format_html
 
 from beffroi.core.geo import area_bounds
-from beffroi.realtime import channels
 from beffroi.realtime.bus import channel_head
 from beffroi.reports.models import Report
+from beffroi.reports.selectors import follow_channels
 
 register = template.Library()
 
@@ -19,9 +19,9 @@ def status_label(status: str) -> str:
 
 
 @register.simple_tag
-def report_stream_head(report) -> int:
-    """The last event of a report's followers' channel: its page follows from there."""
-    return channel_head(channels.report(report.pk))
+def report_stream_head(report, author: bool) -> int:
+    """The last event of the channels a follow-up page listens to: it follows from there."""
+    return max(channel_head(channel) for channel in follow_channels(report.pk, author=author))
 
 
 @register.simple_tag

@@ -5,7 +5,8 @@ from django.core import mail
 
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.reports.models import Report, ReportEntry
-from beffroi.reports.services import escalate_if_unacknowledged, report_submit
+from beffroi.reports.services.escalation import escalate_if_unacknowledged
+from beffroi.reports.services.submission import report_submit
 from conftest import make_staff, sign_in_with_second_factor
 
 
@@ -91,7 +92,8 @@ def test_closed_reports_lose_their_photos_and_texts_after_the_retention(
 
     from beffroi.core.images import sanitize_image
     from beffroi.reports.models import ReportSettings
-    from beffroi.reports.services import purge_closed_reports, report_agent_photo, report_transition
+    from beffroi.reports.services.agents import report_agent_photo, report_transition
+    from beffroi.reports.services.retention import purge_closed_reports
     from beffroi.reports.tests.test_follow import _jpeg
 
     agent = make_staff(territory["commune"], Membership.Role.AGENT)

@@ -11,7 +11,8 @@ from beffroi.core.models import Membership
 from beffroi.reports.charts import bar_chart
 from beffroi.reports.models import Report
 from beffroi.reports.selectors import dashboard, duration_fr, received_since
-from beffroi.reports.services import report_submit, report_transition
+from beffroi.reports.services.agents import report_transition
+from beffroi.reports.services.submission import report_submit
 from beffroi.reports.tests.conftest import INSIDE
 from conftest import make_staff, sign_in_with_second_factor
 

@@ -13,7 +13,8 @@ from PIL import Image
 from beffroi.core.images import sanitize_image
 from beffroi.core.models import Membership
 from beffroi.reports.models import ReportEntry, ReportPhoto
-from beffroi.reports.services import report_message, report_submit, report_transition
+from beffroi.reports.services.agents import report_message, report_transition
+from beffroi.reports.services.submission import report_submit
 from conftest import make_staff, sign_in_with_second_factor
 
 

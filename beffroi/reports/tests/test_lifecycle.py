@@ -7,7 +7,9 @@ from beffroi.core.models import JournalEntry, Membership
 from beffroi.realtime.models import Event
 from beffroi.reports.lifecycle import REPORT_LIFECYCLE
 from beffroi.reports.models import FollowToken, Report, ReportEntry
-from beffroi.reports.services import report_for_token, report_submit, report_transfer, report_transition
+from beffroi.reports.selectors import follow_for_token
+from beffroi.reports.services.agents import report_transfer, report_transition
+from beffroi.reports.services.submission import report_submit
 from conftest import make_staff
 
 S = Report.Status
@@ -60,7 +62,7 @@ def test_merging_a_duplicate_hands_its_followers_to_the_original(territory, agen
     original.refresh_from_db()
     assert original.followers == 2
     # The duplicate's author now follows the original, and reads why.
-    assert report_for_token(duplicate.token) == original
+    assert follow_for_token(duplicate.token).report == original
     assert FollowToken.objects.filter(report=original).count() == 2
     assert ReportEntry.objects.filter(report=original, kind=ReportEntry.Kind.MERGE, public=True).exists()
 

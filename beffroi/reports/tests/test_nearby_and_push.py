@@ -7,7 +7,8 @@ import pytest
 from beffroi.core.models import Membership
 from beffroi.notify.push.fake_service import FakePushService
 from beffroi.reports.models import AgentPushSubscription, Report, ReportSubscription
-from beffroi.reports.services import report_submit, report_transition
+from beffroi.reports.services.agents import report_transition
+from beffroi.reports.services.submission import report_submit
 from beffroi.reports.tasks import notify_agents, push_followers
 from beffroi.reports.tests.conftest import INSIDE
 from conftest import make_staff, sign_in_with_second_factor

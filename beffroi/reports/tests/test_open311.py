@@ -25,10 +25,11 @@ from django_tasks_db.models import DBTaskResult
 
 from beffroi.core.models import JournalEntry, Organisation
 from beffroi.realtime.models import Event
+from beffroi.reports.lifecycle import CLOSED
 from beffroi.reports.models import Category, Open311Client, Report, ReportEntry, ReportPhoto
 from beffroi.reports.open311.clients import open311_client_create
 from beffroi.reports.open311.views import IGNORED_FIELDS
-from beffroi.reports.services import CLOSED, report_submit
+from beffroi.reports.services.submission import report_submit
 from beffroi.reports.tests.conftest import INSIDE
 
 API = "/open311/v2/"

@@ -15,7 +15,9 @@ from beffroi.core.models import JournalEntry, Membership
 from beffroi.reports.models import CategoryQuestion, Report
 from beffroi.reports.open311.clients import open311_client_create
 from beffroi.reports.questions import AnswerError, check_options, clean_answers
-from beffroi.reports.services import purge_closed_reports, report_submit, report_transition
+from beffroi.reports.services.agents import report_transition
+from beffroi.reports.services.retention import purge_closed_reports
+from beffroi.reports.services.submission import report_submit
 from beffroi.reports.tests.conftest import INSIDE
 from conftest import make_staff, sign_in_with_second_factor
 

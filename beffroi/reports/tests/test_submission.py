@@ -11,7 +11,8 @@ from PIL import Image
 from beffroi.core.models import JournalEntry, Organisation
 from beffroi.realtime.models import Event
 from beffroi.reports.models import FollowToken, Report, ReportEntry, ReportPhoto
-from beffroi.reports.services import report_follow, report_for_token, report_submit
+from beffroi.reports.selectors import follow_for_token
+from beffroi.reports.services.submission import report_follow, report_submit
 from beffroi.reports.tests.conftest import INSIDE
 from beffroi.reports.tokens import token_hash
 
@@ -48,9 +49,10 @@ def test_the_follow_link_is_secret_and_stored_hashed(territory):
     assert len(submission.token) >= 32  # 192 bits in base64
     stored = FollowToken.objects.get(report=submission.report)
     assert stored.token_hash == token_hash(submission.token) != submission.token
-    assert report_for_token(submission.token) == submission.report
+    follow = follow_for_token(submission.token)
+    assert follow.report == submission.report and follow.role == FollowToken.Role.AUTHOR
     altered = submission.token[:-1] + ("y" if submission.token[-1] == "x" else "x")
-    assert report_for_token(altered) is None
+    assert follow_for_token(altered) is None
 
 
 def test_agglomeration_categories_go_to_the_agglomeration(territory):
@@ -81,7 +83,8 @@ def test_a_point_outside_the_commune_names_the_competent_one(territory):
 def test_following_an_existing_report_instead_of_filing_it_again(territory):
     first = report_submit(commune=territory["commune"], category=territory["pothole"], description="Trou", address="Rue X")
     token = report_follow(report=first.report)
-    assert report_for_token(token) == first.report
+    follow = follow_for_token(token)
+    assert follow.report == first.report and follow.role == FollowToken.Role.FOLLOWER
     first.report.refresh_from_db()
     assert first.report.followers == 2 and Report.objects.count() == 1
 

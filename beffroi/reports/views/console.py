@@ -29,8 +29,7 @@ from beffroi.reports.photos import photo_response
 from beffroi.reports.presenters import console_data
 from beffroi.reports.push import read_push_subscription
 from beffroi.reports.selectors import filter_reports
-from beffroi.reports.services import (
-    agent_push_subscribe,
+from beffroi.reports.services.agents import (
     report_agent_photo,
     report_assign,
     report_message,
@@ -38,6 +37,7 @@ from beffroi.reports.services import (
     report_transfer,
     report_transition,
 )
+from beffroi.reports.services.subscriptions import agent_push_subscribe
 from beffroi.reports.tokens import normalise_code
 from beffroi.reports.views.public import NEARBY_METRES, _distance_m
 

@@ -1,14 +1,16 @@
 """What inhabitants see: the report form, the follow-up page, the public list.
 
 No account, nothing identifying: a report's author holds a secret link, whose
-token is only known to the database by its hash.
+token is only known to the database by its hash. Someone who follows the report
+instead of filing it again holds a link of their own, a follower's: it opens
+the public view only (see ``FollowRole``), and writes nothing.
 """
 
 import math
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,18 +19,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from beffroi.core import throttle
 from beffroi.reports.forms import AuthorMessageForm, ReportForm
-from beffroi.reports.models import Report, ReportPhoto
+from beffroi.reports.models import FollowToken, Report, ReportPhoto
 from beffroi.reports.photos import photo_response
 from beffroi.reports.presenters import public_data
 from beffroi.reports.push import read_push_subscription
 from beffroi.reports.qr import qr_svg
-from beffroi.reports.services import (
-    follower_push_subscribe,
-    report_author_message,
-    report_follow,
-    report_for_token,
-    report_submit,
-)
+from beffroi.reports.selectors import follow_entries, follow_for_token, follow_photos
+from beffroi.reports.services.submission import AUTHOR_ONLY, report_author_message, report_follow, report_submit
+from beffroi.reports.services.subscriptions import follower_push_subscribe
 from beffroi.reports.tokens import normalise_code
 
 NEARBY_METRES = 200
@@ -66,28 +64,46 @@ def report_form(request):
     return render(request, "reports/form.html", {"form": form})
 
 
-def _report_or_404(token: str) -> Report:
-    report = report_for_token(token)
-    if report is None:
+def _follow_or_404(token: str) -> FollowToken:
+    access = follow_for_token(token)
+    if access is None:
         raise Http404("Lien de suivi inconnu.")
-    return report
+    return access
 
 
-def _timeline(report: Report):
-    entries = report.entries.filter(public=True).prefetch_related("photos")
-    return entries
+def _private(response):
+    # The link is a secret: no copy in shared caches, no referrer.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _timeline_context(access: FollowToken, token: str) -> dict:
+    context = {"report": access.report, "token": token, "author": access.is_author, "entries": follow_entries(access)}
+    if not access.is_author:
+        context["public_photos"] = follow_photos(access)
+    return context
 
 
 def follow(request, token):
-    report = _report_or_404(token)
-    form = AuthorMessageForm(request.POST or None, request.FILES or None)
+    """The follow-up page: the author's view for the author's link, the public view for a follower's."""
+    access = _follow_or_404(token)
+    form = AuthorMessageForm(request.POST or None, request.FILES or None) if access.is_author else None
+    status = 200
     if request.method == "POST":
-        if _too_many(request, "report-message", settings.REPORT_MESSAGES_PER_HOUR, 3600):
+        if not access.is_author:
+            # Refused before the body is read: a follower's link writes nothing.
+            messages.error(request, AUTHOR_ONLY)
+            status = 403
+        elif _too_many(request, "report-message", settings.REPORT_MESSAGES_PER_HOUR, 3600):
             messages.error(request, "Trop de messages envoyés : réessayez plus tard.")
             status = 429
         elif form.is_valid():
             try:
-                report_author_message(report=report, text=form.cleaned_data["text"], photos=form.cleaned_data["photos"])
+                report_author_message(follow=access, text=form.cleaned_data["text"], photos=form.cleaned_data["photos"])
+            except PermissionDenied as exc:
+                messages.error(request, str(exc))
+                status = 403
             except ValidationError as exc:
                 form.add_error(None, exc)
                 status = 400
@@ -96,43 +112,34 @@ def follow(request, token):
                 return redirect("reports:follow", token=token)
         else:
             status = 400
-    else:
-        status = 200
-    link = request.build_absolute_uri(reverse("reports:follow", kwargs={"token": token}))
+    url = request.build_absolute_uri(reverse("reports:follow", kwargs={"token": token}))
     context = {
-        "report": report,
-        "token": token,
-        "entries": _timeline(report),
+        **_timeline_context(access, token),
         "form": form,
         "new": request.GET.get("nouveau") == "1",
-        "link": link,
-        "qr": qr_svg(link),
+        "link": url,
+        "qr": qr_svg(url),
     }
-    response = render(request, "reports/follow.html", context, status=status)
-    # The link is the author's secret: no copy in shared caches, no referrer.
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _private(render(request, "reports/follow.html", context, status=status))
 
 
 @require_GET
 def follow_timeline(request, token):
     """The timeline alone, for the page's live updates."""
-    report = _report_or_404(token)
-    response = render(request, "reports/_timeline.html", {"report": report, "token": token, "entries": _timeline(report)})
-    response["Cache-Control"] = "private, no-store"
-    return response
+    access = _follow_or_404(token)
+    return _private(render(request, "reports/_timeline.html", _timeline_context(access, token)))
 
 
 @require_POST
 def follow_push(request, token):
-    """Web Push for this report only (JSON body from the page's script)."""
-    report = _report_or_404(token)
+    """Web Push for this report only (JSON body from the page's script); a
+    follower's device is told of public steps only."""
+    access = _follow_or_404(token)
     subscription, error = read_push_subscription(request.body)
     if error:
         return JsonResponse({"detail": error}, status=400)
     try:
-        follower_push_subscribe(report=report, **subscription)
+        follower_push_subscribe(follow=access, **subscription)
     except ValidationError as exc:
         return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
     return JsonResponse({"status": "ok"}, status=201)
@@ -140,8 +147,9 @@ def follow_push(request, token):
 
 @require_GET
 def follow_photo(request, token, photo_id, width):
-    report = _report_or_404(token)
-    photo = get_object_or_404(ReportPhoto, pk=photo_id, report=report)
+    """A photo of the report: any for its author, approved ones for a follower."""
+    access = _follow_or_404(token)
+    photo = get_object_or_404(follow_photos(access), pk=photo_id)
     return photo_response(photo, width)
 
 

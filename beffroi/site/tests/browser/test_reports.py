@@ -28,20 +28,15 @@ from PIL import Image
 from beffroi.core.images import sanitize_image
 from beffroi.core.models import Membership, User
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, Report, RoutingRule
-from beffroi.reports.services import (
-    report_agent_photo,
-    report_message,
-    report_moderate,
-    report_submit,
-    report_transition,
-)
+from beffroi.reports.services.agents import report_agent_photo, report_message, report_moderate, report_transition
+from beffroi.reports.services.submission import report_follow, report_submit
 from beffroi.site.demo import load_demo
 from beffroi.site.tests.browser.pages import WIDE, check_page, watch
 from beffroi.site.tests.browser.test_accessibility import sign_in
 
 pytestmark = pytest.mark.browser
 
-PUBLIC_PAGES = ("form", "public-list", "public-detail", "follow-new", "follow")
+PUBLIC_PAGES = ("form", "public-list", "public-detail", "follow-new", "follow", "follower-new", "follower")
 CONSOLE_PAGES = (
     "queue", "queue-filtered", "detail", "detail-new", "map", "map-all", "dashboard", "dashboard-year",
     "settings", "categories", "category-new", "category-edit", "category-delete", "questions", "question-new",
@@ -90,7 +85,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(module_live_server, tmp_path_factory):
     """The demo (with its four reports), plus a report followed through its
-    secret link, acknowledged, answered, with approved photos and a public text."""
+    secret link, acknowledged, answered, with approved photos and a public text,
+    and followed by someone else too (a follower's link: the public view)."""
     private = {"BACKEND": "django.core.files.storage.FileSystemStorage",
                "OPTIONS": {"location": str(tmp_path_factory.mktemp("private"))}}
     storage = override_settings(STORAGES={**settings.STORAGES, "private": private})
@@ -114,12 +110,15 @@ def site(module_live_server, tmp_path_factory):
     assert photo.report_id == report.pk
     newest = Report.objects.received_by(haisnes).filter(status=Report.Status.NEW).first()
     follow = reverse("reports:follow", kwargs={"token": followed.token})
+    follower = reverse("reports:follow", kwargs={"token": report_follow(report=report)})
     public = {
         "form": reverse("reports:form"),
         "public-list": reverse("reports:public_list"),
         "public-detail": reverse("reports:public_detail", kwargs={"code": report.code}),
         "follow-new": follow + "?nouveau=1",
         "follow": follow,
+        "follower-new": follower + "?nouveau=1",
+        "follower": follower,
     }
     mine = {"organisation": haisnes}
     category = Category.objects.get(slug="nid-de-poule", **mine)

@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from beffroi.core.models import JournalEntry, Membership, Organisation, Service
 from beffroi.reports.models import Category, OnCallShift, ReportSettings, RoutingRule
-from beffroi.reports.services_settings import check_office_hours, report_settings_update
+from beffroi.reports.services.configuration import (
+    category_question_save,
+    check_office_hours,
+    report_category_save,
+    report_settings_update,
+)
 from conftest import make_staff, sign_in_with_second_factor
 
 BASE = "/gestion/signalements/reglages/"
@@ -154,9 +159,9 @@ def test_settings_and_office_hours(admin_client, territory):
             "h0_1_start": "08:30", "h0_1_end": "12:00", "h0_2_start": "13:30", "h0_2_end": "17:00",
             "h5_1_start": "09:00", "h5_1_end": "12:00"}
     assert admin_client.post(BASE, data).status_code == 302
-    settings = ReportSettings.objects.get(organisation=commune)
-    assert settings.office_hours == {"0": [["08:30", "12:00"], ["13:30", "17:00"]], "5": [["09:00", "12:00"]]}
-    assert settings.escalation_minutes == 30 and settings.triage_service == territory["technical"]
+    config = ReportSettings.objects.get(organisation=commune)
+    assert config.office_hours == {"0": [["08:30", "12:00"], ["13:30", "17:00"]], "5": [["09:00", "12:00"]]}
+    assert config.escalation_minutes == 30 and config.triage_service == territory["technical"]
     entry = JournalEntry.objects.get(action="reportsettings.update")
     assert entry.data["changed"] == ["escalation_minutes", "office_hours", "retention_days", "triage_service"]
     for wrong, message in [
@@ -166,7 +171,7 @@ def test_settings_and_office_hours(admin_client, territory):
     ]:
         response = admin_client.post(BASE, {**data, **wrong})
         assert response.status_code == 400 and message in response.content.decode(), wrong
-    assert ReportSettings.objects.get(organisation=commune).office_hours == settings.office_hours
+    assert ReportSettings.objects.get(organisation=commune).office_hours == config.office_hours
 
 
 def test_the_services_refuse_what_the_forms_refuse(territory):
@@ -180,3 +185,37 @@ def test_the_services_refuse_what_the_forms_refuse(territory):
     with pytest.raises(ValidationError):
         report_settings_update(actor=admin, organisation=territory["commune"], triage_service=other, office_hours={},
                                escalation_minutes=60, retention_days=180)
+
+
+def test_the_services_take_plain_values(territory):
+    """No form needed: the same checks, the same journal, from code."""
+    commune, admin = territory["commune"], make_staff(territory["commune"], Membership.Role.ADMINISTRATOR)
+    roads = Category.objects.get(organisation=commune, slug="voirie")
+    fields = {"name": "Trottoir", "parent": roads, "slug": "trottoir", "description": "", "deadline_days": 4,
+              "position": 1, "is_active": True}
+    created = report_category_save(actor=admin, organisation=commune, fields=fields)
+    assert created.organisation == commune and created.parent == roads
+    entry = JournalEntry.objects.get(action="category.create", object_id=str(created.pk))
+    assert "deadline_days" in entry.data["changed"]
+    updated = report_category_save(actor=admin, organisation=commune, instance=created, fields={**fields, "deadline_days": 6})
+    assert updated.deadline_days == 6
+    assert JournalEntry.objects.get(action="category.update").data["changed"] == ["deadline_days"]
+    # Refused as the form refuses it: a third level, a bad value; nothing written.
+    with pytest.raises(ValidationError, match="deux niveaux"):
+        report_category_save(actor=admin, organisation=commune, fields={**fields, "slug": "x", "parent": created})
+    with pytest.raises(ValidationError):
+        report_category_save(actor=admin, organisation=commune, instance=created, fields={**fields, "deadline_days": 0})
+    created.refresh_from_db()
+    assert created.deadline_days == 6
+    # Another organisation's object cannot be edited through this one.
+    theirs = Category.objects.get(organisation=territory["agglomeration"], slug="dechets")
+    with pytest.raises(ValidationError, match="n’appartient pas"):
+        report_category_save(actor=admin, organisation=commune, instance=theirs, fields={"name": "Pris"})
+    with pytest.raises(TypeError):
+        report_category_save(actor=admin, organisation=commune, fields={"organisation": territory["agglomeration"]})
+    question = category_question_save(actor=admin, organisation=commune, fields={
+        "category": territory["pothole"], "label": "Profondeur ?", "code": "profondeur", "help_text": "",
+        "kind": "singlevaluelist", "options": [["peu", "peu profond"], ["tres", "très profond"]], "required": True,
+        "position": 1,
+    })
+    assert question.options == [["peu", "peu profond"], ["tres", "très profond"]]

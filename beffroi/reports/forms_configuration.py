@@ -1,4 +1,4 @@
-"""Back-office forms of the report settings (administrators)."""
+"""Back-office forms of the report configuration (administrators)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -7,7 +7,7 @@ from django.utils.text import slugify
 from beffroi.core.models import Organisation, Service, User
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
 from beffroi.reports.questions import check_options
-from beffroi.reports.services_settings import (
+from beffroi.reports.services.configuration import (
     MAX_RANGES,
     WEEKDAYS,
     check_category,
@@ -83,7 +83,7 @@ class QuestionForm(forms.ModelForm):
         kind = cleaned.get("kind")
         if kind:
             try:
-                self.instance.options = check_options(kind, cleaned.get("options_text") or "")
+                cleaned["options"] = self.instance.options = check_options(kind, cleaned.get("options_text") or "")
             except ValidationError as exc:
                 self.add_error("options_text", exc)
         if not self.errors:
@@ -255,14 +255,14 @@ class ReportSettingsForm(forms.Form):
         help_text="Les signalements clos restent comptés dans le tableau de bord, sans leurs photos ni leurs textes.",
     )
 
-    def __init__(self, *args, organisation, settings: ReportSettings, **kwargs):
+    def __init__(self, *args, organisation, config: ReportSettings, **kwargs):
         initial = {
-            "triage_service": settings.triage_service_id,
-            "escalation_minutes": settings.escalation_minutes,
-            "retention_days": settings.retention_days,
+            "triage_service": config.triage_service_id,
+            "escalation_minutes": config.escalation_minutes,
+            "retention_days": config.retention_days,
         }
         for day in range(7):
-            ranges = (settings.office_hours or {}).get(str(day), [])
+            ranges = (config.office_hours or {}).get(str(day), [])
             for number in range(1, MAX_RANGES + 1):
                 if number <= len(ranges):
                     initial[f"h{day}_{number}_start"], initial[f"h{day}_{number}_end"] = ranges[number - 1]

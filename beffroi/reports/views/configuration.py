@@ -1,5 +1,6 @@
-"""Administrators' settings of the reports: categories, routing rules, on-call
-rota (lists and forms through SettingsCrud) and the organisation's settings."""
+"""Administrators' configuration of the reports: categories, questions, routing
+rules, on-call rota (lists and forms through SettingsCrud) and the organisation's
+settings."""
 
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from beffroi.core.permissions import requires
 from beffroi.core.views.crud import SettingsCrud
-from beffroi.reports.forms_settings import (
+from beffroi.reports.forms_configuration import (
     CategoryForm,
     OnCallShiftForm,
     QuestionForm,
@@ -20,7 +21,11 @@ from beffroi.reports.forms_settings import (
     RoutingRuleForm,
 )
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
-from beffroi.reports.services_settings import (
+from beffroi.reports.services.configuration import (
+    CATEGORY_FIELDS,
+    QUESTION_FIELDS,
+    RULE_FIELDS,
+    SHIFT_FIELDS,
     category_question_delete,
     category_question_save,
     on_call_shift_delete,
@@ -96,12 +101,24 @@ class ShiftCrud(SettingsCrud):
         return render(request, self.list_template, {"crud": self, "rows": rows, "show_past": show_past})
 
 
+def _from_form(service, fields):
+    """SettingsCrud hands its valid form over; the services take plain values."""
+
+    def save(*, actor, organisation, form):
+        return service(
+            actor=actor, organisation=organisation, instance=form.instance if form.instance.pk else None,
+            fields={name: value for name, value in form.cleaned_data.items() if name in fields},
+        )
+
+    return save
+
+
 def _crud(kind, *args, **kwargs) -> SettingsCrud:
-    """A settings list of the reports: administrators only, under the console's
+    """A configuration list of the reports: administrators only, under the console's
     URL names and templates."""
     return kind(
         *args, **kwargs, form_takes_commune=True, permission=PERMISSION, namespace="reports", url_prefix="console_",
-        list_template="reports/settings_list.html", form_template="reports/settings_form.html",
+        list_template="reports/configuration_list.html", form_template="reports/configuration_form.html",
     )
 
 
@@ -114,7 +131,7 @@ CATEGORIES = _crud(
         (_competence, "Communes"),
         (lambda c: _yes_no(c.is_active), "Proposée"),
     ],
-    save=report_category_save, delete=report_category_delete, queryset=_categories,
+    save=_from_form(report_category_save, CATEGORY_FIELDS), delete=report_category_delete, queryset=_categories,
     intro="Ce que les habitants peuvent signaler, sur deux niveaux (un groupe, puis ses catégories), "
     "et le délai de traitement de chacune.",
 )
@@ -135,7 +152,7 @@ QUESTIONS = _crud(
         (lambda q: q.get_kind_display(), "Réponse"),
         (lambda q: _yes_no(q.required), "Obligatoire"),
     ],
-    save=category_question_save, delete=category_question_delete, queryset=_questions,
+    save=_from_form(category_question_save, QUESTION_FIELDS), delete=category_question_delete, queryset=_questions,
     intro="Les précisions demandées aux habitants avec une catégorie (« Le lampadaire est-il éteint ou "
     "clignote-t-il ? ») ; les applications qui utilisent Open311 les reçoivent comme attributs.",
 )
@@ -151,7 +168,7 @@ RULES = _crud(
         (_destination, "Destinataire"),
         (lambda r: _yes_no(r.is_active), "Active"),
     ],
-    save=routing_rule_save, delete=routing_rule_delete, queryset=_rules,
+    save=_from_form(routing_rule_save, RULE_FIELDS), delete=routing_rule_delete, queryset=_rules,
     intro="Où part chaque signalement : la première règle qui correspond, dans l’ordre, l’emporte ; "
     "sans règle qui corresponde, il va au service de tri.",
 )
@@ -164,7 +181,7 @@ SHIFTS = _crud(
         (lambda s: _when(s.starts_at), "Début"),
         (lambda s: _when(s.ends_at), "Fin"),
     ],
-    save=on_call_shift_save, delete=on_call_shift_delete, queryset=_shifts,
+    save=_from_form(on_call_shift_save, SHIFT_FIELDS), delete=on_call_shift_delete, queryset=_shifts,
     intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
     "à l’agent d’astreinte du service, qui est prévenu aussitôt.",
 )
@@ -173,8 +190,8 @@ CRUDS = [CATEGORIES, QUESTIONS, RULES, SHIFTS]
 
 @requires(PERMISSION)
 def report_settings(request):
-    settings, _ = ReportSettings.objects.get_or_create(organisation=request.commune)
-    form = ReportSettingsForm(request.POST or None, organisation=request.commune, settings=settings)
+    config, _ = ReportSettings.objects.get_or_create(organisation=request.commune)
+    form = ReportSettingsForm(request.POST or None, organisation=request.commune, config=config)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -191,4 +208,4 @@ def report_settings(request):
                 messages.success(request, "Réglages enregistrés.")
                 return redirect("reports:console_settings")
         status = 400
-    return render(request, "reports/settings.html", {"form": form}, status=status)
+    return render(request, "reports/configuration.html", {"form": form}, status=status)

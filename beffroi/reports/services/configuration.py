@@ -1,10 +1,11 @@
-"""Writes of an organisation's report settings: categories, routing rules,
+"""Writes of an organisation's report configuration: categories, routing rules,
 on-call rota, and its ReportSettings. One transaction each, journaled in it.
 
 The checks live here (``check_*``), so that forms show their errors next to
 the fields and the services refuse the same things whoever calls them.
 """
 
+from collections.abc import Mapping
 from datetime import time
 
 from django.core.exceptions import ValidationError
@@ -172,20 +173,49 @@ def _record(actor, organisation, instance, *, creating: bool, changed) -> None:
     )
 
 
-def _save_checked(*, actor, organisation, form, check, lock=None):
-    """Save a settings form's object after ``check``, and journal it. ``lock``
-    (the object) runs first, for checks that must see concurrent saves."""
-    creating = form.instance.pk is None
-    instance = form.save(commit=False)
-    if hasattr(instance, "organisation_id"):
-        instance.organisation = organisation
+# The fields each save takes (plain values, as a form's cleaned data gives them).
+CATEGORY_FIELDS = ("name", "parent", "slug", "description", "deadline_days", "position", "competent_for", "is_active")
+QUESTION_FIELDS = ("category", "label", "code", "help_text", "kind", "options", "required", "position")
+RULE_FIELDS = (
+    "name", "position", "category", "sector", "when", "target_organisation", "target_service", "target_agent", "is_active",
+)
+SHIFT_FIELDS = ("service", "agent", "starts_at", "ends_at")
+
+
+def _save_checked(*, actor, organisation, objects, instance, fields: Mapping, allowed, check, lock=None):
+    """Create (``instance`` None) or update one of ``objects`` (the organisation's)
+    with ``fields``, after ``check``, and journal it. ``lock`` (the object) runs
+    first, for checks that must see concurrent saves."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    model = objects.model
+    creating = instance is None
+    if creating:
+        current = model(organisation=organisation) if hasattr(model, "organisation_id") else model()
+    else:
+        current = objects.select_for_update().filter(pk=instance.pk).first()
+        if current is None:
+            raise ValidationError("Cet élément n’appartient pas à l’organisation.")
+    many = {name: list(value or ()) for name, value in fields.items() if model._meta.get_field(name).many_to_many}
+    changed = []
+    for name, value in fields.items():
+        if name in many:
+            before = set() if creating else set(getattr(current, name).values_list("pk", flat=True))
+            if before != {item.pk for item in many[name]}:
+                changed.append(name)
+        elif creating or getattr(current, name) != value:
+            setattr(current, name, value)
+            changed.append(name)
     if lock is not None:
-        lock(instance)
-    check(instance)
-    instance.save()
-    form.save_m2m()
-    _record(actor, organisation, instance, creating=creating, changed=form.changed_data)
-    return instance
+        lock(current)
+    check(current)
+    current.full_clean(exclude=list(many))
+    current.save()
+    for name, items in many.items():
+        getattr(current, name).set(items)
+    _record(actor, organisation, current, creating=creating, changed=changed)
+    return current
 
 
 def _delete(*, actor, organisation, instance) -> None:
@@ -194,12 +224,14 @@ def _delete(*, actor, organisation, instance) -> None:
 
 
 @transaction.atomic
-def report_category_save(*, actor, organisation, form) -> Category:
-    """Save a CategoryForm: the category belongs to ``organisation``."""
-    competent_for = form.cleaned_data.get("competent_for") or ()
+def report_category_save(*, actor, organisation, instance: Category | None = None, fields: Mapping) -> Category:
+    """Create or update a category of ``organisation`` (``fields``: of CATEGORY_FIELDS)."""
     return _save_checked(
-        actor=actor, organisation=organisation, form=form,
-        check=lambda category: check_category(category, organisation=organisation, competent_for=competent_for),
+        actor=actor, organisation=organisation, objects=Category.objects.filter(organisation=organisation),
+        instance=instance, fields=fields, allowed=CATEGORY_FIELDS,
+        check=lambda category: check_category(
+            category, organisation=organisation, competent_for=fields.get("competent_for") or ()
+        ),
     )
 
 
@@ -215,28 +247,37 @@ def report_category_delete(*, actor, organisation, instance: Category) -> None:
 
 
 @transaction.atomic
-def category_question_save(*, actor, organisation, form) -> CategoryQuestion:
-    """Save a QuestionForm. Reports already filed keep the answers as they were asked."""
+def category_question_save(
+    *, actor, organisation, instance: CategoryQuestion | None = None, fields: Mapping
+) -> CategoryQuestion:
+    """Create or update a question (``fields``: of QUESTION_FIELDS). Reports already
+    filed keep the answers as they were asked."""
     return _save_checked(
-        actor=actor, organisation=organisation, form=form,
+        actor=actor, organisation=organisation,
+        objects=CategoryQuestion.objects.filter(category__organisation=organisation),
+        instance=instance, fields=fields, allowed=QUESTION_FIELDS,
         check=lambda question: check_question(question, organisation=organisation),
     )
 
 
 @transaction.atomic
-def routing_rule_save(*, actor, organisation, form) -> RoutingRule:
+def routing_rule_save(*, actor, organisation, instance: RoutingRule | None = None, fields: Mapping) -> RoutingRule:
+    """Create or update a routing rule (``fields``: of RULE_FIELDS)."""
     return _save_checked(
-        actor=actor, organisation=organisation, form=form,
+        actor=actor, organisation=organisation, objects=RoutingRule.objects.filter(organisation=organisation),
+        instance=instance, fields=fields, allowed=RULE_FIELDS,
         check=lambda rule: check_routing_rule(rule, organisation=organisation),
     )
 
 
 @transaction.atomic
-def on_call_shift_save(*, actor, organisation, form) -> OnCallShift:
+def on_call_shift_save(*, actor, organisation, instance: OnCallShift | None = None, fields: Mapping) -> OnCallShift:
+    """Create or update a shift of the rota (``fields``: of SHIFT_FIELDS)."""
     # Checked with the service locked: two people saving shifts of the same
     # service at once must not both pass the overlap check.
     return _save_checked(
-        actor=actor, organisation=organisation, form=form,
+        actor=actor, organisation=organisation, objects=OnCallShift.objects.filter(service__organisation=organisation),
+        instance=instance, fields=fields, allowed=SHIFT_FIELDS,
         lock=lambda shift: Service.objects.select_for_update().filter(pk=shift.service_id).first(),
         check=lambda shift: check_shift(shift, organisation=organisation),
     )
@@ -255,19 +296,19 @@ def report_settings_update(
     office_hours = check_office_hours(office_hours)
     if escalation_minutes < 1 or retention_days < 1:
         raise ValidationError("Les délais sont d’au moins une minute et d’au moins un jour.")
-    settings, created = ReportSettings.objects.select_for_update().get_or_create(organisation=organisation)
+    config, created = ReportSettings.objects.select_for_update().get_or_create(organisation=organisation)
     values = {
         "triage_service": triage_service,
         "office_hours": office_hours,
         "escalation_minutes": escalation_minutes,
         "retention_days": retention_days,
     }
-    changed = [name for name, value in values.items() if getattr(settings, name) != value]
+    changed = [name for name, value in values.items() if getattr(config, name) != value]
     for name in changed:
-        setattr(settings, name, values[name])
-    settings.save()
+        setattr(config, name, values[name])
+    config.save()
     journal.record(
-        actor=actor, organisation=organisation, action="reportsettings.update", target=settings,
+        actor=actor, organisation=organisation, action="reportsettings.update", target=config,
         data={"changed": sorted(changed)},
     )
-    return settings
+    return config
