@@ -16,16 +16,17 @@ embedded default), one key is generated on first use under
 several machines (``check --deploy`` says so).
 """
 
+import os
 import re
 import secrets
+import tempfile
 import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-
-from beffroi.env import generated_secret
 
 # 32 characters of secrets.token_urlsafe carry 192 bits; new keys have 43 (256 bits).
 MIN_SECRET_LENGTH = 32
@@ -88,8 +89,31 @@ def journal_keys() -> JournalKeys:
     text = settings.JOURNAL_KEYS
     if not text:
         with _lock:
-            try:
-                text = "j1:" + generated_secret(generated_path(), 32)
-            except FileExistsError:  # another process created it first
-                text = "j1:" + generated_secret(generated_path(), 32)
+            text = "j1:" + _generated_secret(generated_path())
     return _parsed(text)
+
+
+def _generated_secret(path: Path) -> str:
+    """Read the generated key, creating it first if need be.
+
+    Unlike ``beffroi.env.generated_secret``, the file appears with its content
+    (written aside, then linked into place): processes starting together (the
+    web processes, a worker, the test workers) can never read it empty, and
+    all of them end up with the same key.
+    """
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with suppress(FileExistsError):  # another process was first: its key wins
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_text(encoding="utf-8").strip()

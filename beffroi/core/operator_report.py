@@ -69,5 +69,7 @@ def counts(result, prefix: str = "") -> list[str]:
         for key, value in result.items():
             lines += counts(value, f"{prefix}{key}.")
         return lines or [f"{prefix.rstrip('.') or 'résultat'} : rien"]
-    value = "—" if result is None else ", ".join(map(str, result)) if isinstance(result, list | tuple) else result
+    if isinstance(result, list | tuple):
+        result = ", ".join(map(str, result)) or None
+    value = "—" if result is None else result
     return [f"{prefix.rstrip('.') or 'résultat'} : {value}"]

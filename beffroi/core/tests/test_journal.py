@@ -214,6 +214,32 @@ def test_without_keys_one_is_generated_under_the_var_dir_and_kept(settings, tmp_
     assert journal_keys() == keys
 
 
+def _generate_after(barrier, path, results):
+    from beffroi.core.journal_keys import _generated_secret
+
+    barrier.wait()
+    results.put(_generated_secret(path))
+
+
+def test_processes_starting_together_generate_one_key(tmp_path):
+    """The web processes and the worker of `make run` start together: all of
+    them must read the same, complete key."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    path = tmp_path / "secrets" / "journal_key"
+    barrier, results = context.Barrier(8), context.Queue()
+    processes = [context.Process(target=_generate_after, args=(barrier, path, results)) for _ in range(8)]
+    for process in processes:
+        process.start()
+    keys = {results.get(timeout=60) for _ in processes}
+    for process in processes:
+        process.join(timeout=60)
+    assert [process.exitcode for process in processes] == [0] * 8
+    assert keys == {path.read_text()} and len(path.read_text()) == 43
+    assert [p.name for p in path.parent.iterdir()] == ["journal_key"]  # no temporary file left
+
+
 def test_check_deploy_warns_of_a_generated_key_and_refuses_a_malformed_one(settings):
     from beffroi.core.checks import journal_keys_check, journal_keys_deploy_check
 

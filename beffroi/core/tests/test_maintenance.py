@@ -112,6 +112,6 @@ def test_no_report_without_operators(db, settings):
 def test_an_app_words_its_own_section(monkeypatch):
     monkeypatch.setattr(operator_report, "_sections", dict(operator_report._sections))
     operator_report.register("sms", "SMS", lambda r: [f"Envoyés : {r['sent']}"])
-    subject, body = operator_report.build({"sms": {"sent": 4}, "other": {"a": {"b": None}}})
+    subject, body = operator_report.build({"sms": {"sent": 4}, "other": {"a": {"b": None}, "c": []}})
     assert "SMS\n  Envoyés : 4" in body
-    assert "other\n  a.b : —" in body
+    assert "other\n  a.b : —\n  c : —" in body
