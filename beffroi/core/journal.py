@@ -112,7 +112,7 @@ def _append(model, using: str, *, data: dict | None, **fields):
     lock_ordered_append(using)
     keys = journal_keys()
     last = model.objects.using(using).order_by("-seq").first()
-    _check_signer(last, keys)
+    _check_signer(model, using, last, keys)
     entry = model(
         seq=(last.seq + 1) if last else 1,
         # Microseconds are kept by both SQLite and PostgreSQL, so the value
@@ -129,11 +129,20 @@ def _append(model, using: str, *, data: dict | None, **fields):
     return entry
 
 
-def _check_signer(last, keys: JournalKeys) -> None:
+def _check_signer(model, using: str, last, keys: JournalKeys) -> None:
     """Refuse to extend a chain this process could not verify: a machine with
     another key (or without the new one after a rotation) would otherwise
-    write entries that no longer verify."""
-    if last is None or not last.key_id:
+    write entries that no longer verify, and an entry added behind the
+    application's back would be signed over."""
+    if last is None:
+        return
+    if not last.key_id:
+        # Only the journals from before the keys end unsigned, until migration 0005.
+        if model.objects.using(using).exclude(key_id="").exists():
+            raise JournalKeyError(
+                f"La dernière entrée du journal (n° {last.seq}) n’est pas signée alors que d’autres le sont : "
+                "elle a été ajoutée hors de l’application (manage.py verify_journal)."
+            )
         return
     key = keys.get(last.key_id)
     if key is None:

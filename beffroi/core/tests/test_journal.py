@@ -192,6 +192,23 @@ def test_a_machine_with_another_key_refuses_to_extend_the_chain(chain, settings,
     assert JournalEntry.objects.count() == 5
 
 
+def test_an_unsigned_entry_appended_behind_the_application_is_caught_and_not_signed_over(chain):
+    forged = JournalEntry(
+        seq=6, at=chain[-1].at, actor_label="Système", action="forged", data={}, prev_mac=chain[-1].mac
+    )
+    forged.mac = journal.legacy_hash(forged)  # a valid plain hash: only the missing key tells
+    tamper(
+        "INSERT INTO core_journalentry (seq, at, actor_label, action, object_type, object_id, object_label, data,"
+        " prev_mac, mac, key_id) VALUES (%s, %s, %s, %s, '', '', '', %s, %s, %s, '')",
+        [6, forged.at, forged.actor_label, forged.action, "{}", forged.prev_mac, forged.mac],
+    )
+    with pytest.raises(CommandError, match="entrée n° 6 : l’entrée n° 6 n’est pas signée alors que des entrées signées"):
+        call_command("verify_journal")
+    with pytest.raises(JournalKeyError, match="n° 6\\) n’est pas signée alors que d’autres le sont"), transaction.atomic():
+        journal.record(actor=None, action="test.action")
+    assert JournalEntry.objects.count() == 6
+
+
 # --- Keys ----------------------------------------------------------------------------
 
 
