@@ -6,6 +6,7 @@ e-mails and SMS written to the console. A production deployment sets the
 variables documented in ``docs/deploy.md`` (see ``deploy/beffroi.env.example``).
 """
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -93,9 +94,17 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 SQLITE_PATH = VAR_DIR / "beffroi.sqlite3"
+# The commands that change the schema connect as the owner role when
+# MIGRATE_DATABASE_URL is given (beffroi-migrate.service gives it); every other
+# process, web and worker included, connects with DATABASE_URL, the runtime
+# role, which may only add to the journal (docs/deploy.md, "The database").
+_SCHEMA_COMMANDS = {"migrate", "createcachetable"}
+_CHANGES_SCHEMA = (
+    len(sys.argv) > 1 and Path(sys.argv[0]).name in {"manage.py", "django-admin"} and sys.argv[1] in _SCHEMA_COMMANDS
+)
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
+        (_CHANGES_SCHEMA and env("MIGRATE_DATABASE_URL")) or env("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -236,6 +245,8 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 40_000_000)
 
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Beffroi <ne-pas-repondre@beffroi.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Subjects of the messages to the operators (errors, daily report).
+EMAIL_SUBJECT_PREFIX = "[Beffroi] "
 if env("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env("EMAIL_HOST")
@@ -376,6 +387,16 @@ SAFE_MAX_DOCUMENT_MB = env_int("SAFE_MAX_DOCUMENT_MB", 600)
 # A ClamAV daemon scans every upload when one of these is set (Unix socket, or host:port).
 CLAMAV_SOCKET = env("CLAMAV_SOCKET")
 CLAMAV_ADDRESS = env("CLAMAV_ADDRESS")
+
+# --- Journal -----------------------------------------------------------------
+
+# Keys of the journal's MACs (HMAC-SHA-256), outside the database and apart
+# from SECRET_KEY and the safe's keyring: "j2:<secret>,j1:<secret>", newest
+# first (the first signs, the others verify what they signed). Empty: one key
+# generated under VAR_DIR/secrets/ on first use (one per machine: make run).
+JOURNAL_KEYS = env("JOURNAL_KEYS")
+# Append-only file of the journal's anchors (its head, written at least daily).
+JOURNAL_ANCHOR_PATH = Path(env("JOURNAL_ANCHOR_PATH", str(VAR_DIR / "journal" / "anchors.jsonl")))
 
 # --- Logging: no IP address, no user agent ----------------------------------
 

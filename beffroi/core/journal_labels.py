@@ -25,6 +25,7 @@ VERBS = {
     "moderate": "publication",
     "escalate": "relance",
     "purge": "effacement",
+    "seal": "scellement des entrées antérieures à la clé",
 }
 NOUNS = {
     "post": "publication",
@@ -42,6 +43,7 @@ NOUNS = {
     "categoryquestion": "question d’une catégorie",
     "oncallshift": "astreinte",
     "reportsettings": "réglages des signalements",
+    "journal": "journal",
 }
 
 

@@ -6,12 +6,13 @@ on PostgreSQL a transaction-scoped advisory lock, taken before the row's id is
 drawn and held until commit, gives the same guarantee.
 """
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 APPEND_LOCK_KEY = 0x42_45_46_46  # "BEFF"
 
 
-def lock_ordered_append() -> None:
+def lock_ordered_append(using: str = DEFAULT_DB_ALIAS) -> None:
+    connection = connections[using]
     if not connection.in_atomic_block:
         raise RuntimeError("Ordered appends must run inside transaction.atomic().")
     if connection.vendor == "postgresql":

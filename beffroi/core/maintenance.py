@@ -1,10 +1,14 @@
 """Daily housekeeping, run by the worker: old events, finished jobs, sessions,
-and what the apps register (``register``), such as the purge of old reports.
+and what the apps register (``register``), such as the purge of old reports;
+then the journal's anchor, and the operator report that tells it all.
 
 The job re-enqueues itself for the next day in the same transaction as its
 work; the worker makes sure one is always waiting (``ensure_scheduled``).
+A step that fails does not stop the others, nor the anchor and the report:
+the report names it, and the job then fails with its error.
 """
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from importlib import import_module
@@ -15,8 +19,11 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from beffroi.core import journal_anchors, operator_report
 from beffroi.core.tasks import enqueue
 from beffroi.realtime.models import Event
+
+logger = logging.getLogger(__name__)
 
 PERIOD = timedelta(days=1)
 FINISHED_JOBS_KEPT = timedelta(days=7)
@@ -53,8 +60,23 @@ def daily_maintenance() -> dict:
         enqueue(daily_maintenance, run_after=now + PERIOD)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
     done = {"events": events, "jobs": jobs}
-    for name, function in _daily.items():
-        done[name] = function()
+    errors = []
+    # The journal's anchor comes last, so that it covers what the steps journaled.
+    for name, function in [*_daily.items(), ("journal", journal_anchors.daily)]:
+        try:
+            done[name] = function()
+        except Exception as exc:
+            logger.exception("Entretien quotidien : l’étape %s a échoué", name)
+            # The class only: a message may quote data, and the report is an e-mail.
+            done[name] = {operator_report.FAILED: type(exc).__name__}
+            errors.append(exc)
+    try:
+        operator_report.send(done)
+    except Exception as exc:  # the mail server: the work is done all the same
+        logger.exception("Entretien quotidien : rapport aux exploitants non envoyé")
+        errors.append(exc)
+    if errors:
+        raise errors[0]
     return done
 
 

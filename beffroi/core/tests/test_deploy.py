@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
+from beffroi.core.journal_keys import new_key_item
+
 BASE_DIR = settings.BASE_DIR
 EXAMPLE = BASE_DIR / "deploy" / "beffroi.env.example"
 # Read by the systemd unit, not by the settings.
@@ -54,6 +56,7 @@ def production_environment(tmp_path) -> dict[str, str]:
         "BEFFROI_VAR_DIR": str(tmp_path / "var"),
         "HTTPS": "1",
         "SECRET_KEY_FILE": str(write_secret(tmp_path / "secrets" / "secret_key", secrets.token_urlsafe(64))),
+        "JOURNAL_KEYS_FILE": str(write_secret(tmp_path / "secrets" / "journal_keys", new_key_item("j1"))),
         "ALLOWED_HOSTS": "haisnes.fr,www.haisnes.fr,douvrin.fr",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'beffroi.sqlite3'}",
     }
@@ -126,7 +129,10 @@ def test_the_example_env_file_passes_check_deploy(tmp_path):
     for name, value in example_assignments().items():
         if name.endswith("_FILE"):
             assert value.startswith("/etc/beffroi/secrets/"), f"{name}: secrets live in /etc/beffroi/secrets/"
-            content = vapid_pem() if name == "VAPID_PRIVATE_KEY_FILE" else secrets.token_urlsafe(64)
+            content = {
+                "VAPID_PRIVATE_KEY_FILE": vapid_pem(),
+                "JOURNAL_KEYS_FILE": new_key_item("j1"),
+            }.get(name) or secrets.token_urlsafe(64)
             value = str(write_secret(tmp_path / "secrets" / value.rsplit("/", 1)[1], content))
         elif name == "BEFFROI_VAR_DIR":
             value = str(tmp_path / "var")
@@ -161,8 +167,65 @@ def test_the_example_env_file_lists_no_unknown_variable():
     assert not unknown, f"not read by beffroi/settings.py: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "MFA_ENCRYPTION_KEY", "VAPID_PRIVATE_KEY", "EMAIL_HOST_PASSWORD"])
+@pytest.mark.parametrize(
+    "name", ["SECRET_KEY", "MFA_ENCRYPTION_KEY", "VAPID_PRIVATE_KEY", "EMAIL_HOST_PASSWORD", "JOURNAL_KEYS"]
+)
 def test_secrets_are_read_from_files_in_the_example(name):
     values = example_assignments()
     assert f"{name}_FILE" in values
     assert name not in values
+
+
+def test_check_deploy_warns_when_the_journal_key_would_be_generated_per_host(tmp_path):
+    environment = production_environment(tmp_path)
+    del environment["JOURNAL_KEYS_FILE"]
+    result = check_deploy(environment)
+    assert result.returncode != 0
+    assert "beffroi.W001" in result.stderr + result.stdout
+
+
+def test_the_example_never_sets_the_owner_url():
+    """The web processes read the environment file: the owner's URL must
+    reach beffroi-migrate only (systemd credential)."""
+    assert not {"MIGRATE_DATABASE_URL", "MIGRATE_DATABASE_URL_FILE"} & example_assignments().keys()
+    unit = (BASE_DIR / "deploy" / "systemd" / "beffroi-migrate.service").read_text(encoding="utf-8")
+    assert "LoadCredential=owner_database_url:/etc/beffroi/owner/database_url" in unit
+    assert "Environment=MIGRATE_DATABASE_URL_FILE=%d/owner_database_url" in unit
+    for other in ("beffroi-web.service", "beffroi-worker.service"):
+        assert "MIGRATE_DATABASE_URL" not in (BASE_DIR / "deploy" / "systemd" / other).read_text(encoding="utf-8")
+
+
+def _manage(args: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **environment}
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args], cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        timeout=300,
+    )
+
+
+def _tables(path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def test_migrations_use_the_owner_url_and_everything_else_the_runtime_url(tmp_path):
+    runtime, owner = tmp_path / "runtime.sqlite3", tmp_path / "owner.sqlite3"
+    environment = {
+        "BEFFROI_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{runtime}",
+        "MIGRATE_DATABASE_URL": f"sqlite:///{owner}",
+    }
+    result = _manage(["migrate", "contenttypes", "--noinput"], environment)
+    assert result.returncode == 0, result.stderr
+    assert "django_content_type" in _tables(owner)
+    result = _manage(["createcachetable"], environment)
+    assert result.returncode == 0, result.stderr
+    assert "beffroi_cache" in _tables(owner)
+    assert not runtime.exists()
+    # Any other command connects with DATABASE_URL: nothing was migrated there.
+    result = _manage(["showmigrations", "contenttypes"], environment)
+    assert result.returncode == 0, result.stderr
+    assert "[ ] 0001_initial" in result.stdout
+    assert "django_content_type" not in _tables(runtime)

@@ -46,7 +46,7 @@ def test_add_commune_is_journaled_as_the_system(db):
     assert {e.actor_label for e in entries} == {SYSTEM_LABEL}
     assert {e.organisation_id for e in entries} == {commune.pk}
     assert entries[0].data["hosts"] == ["douvrin.fr", "www.douvrin.fr"]
-    assert journal.verify()[1] is None
+    assert journal.verify_chain().broken is None
 
 
 def test_a_new_commune_is_served_on_its_host_name(db, client, settings):
