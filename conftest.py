@@ -50,6 +50,7 @@ def _isolated_state(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     private = {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path / "private"}}
     settings.STORAGES = {**settings.STORAGES, "private": private}
+    settings.JOURNAL_ANCHOR_PATH = tmp_path / "journal-anchors.jsonl"
     fragments.clear()
     hosts.clear()
     yield
