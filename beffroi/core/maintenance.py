@@ -1,5 +1,6 @@
 """Daily housekeeping, run by the worker: old events, finished jobs, sessions,
-and what the apps register (``register``), such as the purge of old reports.
+abuse counters and cache entries past their time, and what the apps register
+(``register``), such as the purge of old reports.
 
 The job re-enqueues itself for the next day in the same transaction as its
 work; the worker makes sure one is always waiting (``ensure_scheduled``).
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from beffroi.core import counters
 from beffroi.core.tasks import enqueue
 from beffroi.realtime.models import Event
 
@@ -52,7 +54,7 @@ def daily_maintenance() -> dict:
         jobs = DBTaskResult.objects.finished().filter(finished_at__lt=now - FINISHED_JOBS_KEPT).delete()[0]
         enqueue(daily_maintenance, run_after=now + PERIOD)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    done = {"events": events, "jobs": jobs}
+    done = {"events": events, "jobs": jobs, "counters": counters.purge(), "cache": counters.purge_cache()}
     for name, function in _daily.items():
         done[name] = function()
     return done
