@@ -39,6 +39,8 @@ def refused(response) -> bool:
 def sign_in_completely(client, user, secret, address=OFFICE):
     assert attempt(client, user.email, STAFF_PASSWORD, address)["Location"] == "/compte/2fa/authenticate/"
     assert client.post("/compte/2fa/authenticate/", {"code": _current_code(secret)}, REMOTE_ADDR=address).status_code == 302
+    cookie = client.cookies["beffroi_device"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["max-age"] == 365 * 86400
     client.post("/compte/logout/")
 
 
