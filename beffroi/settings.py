@@ -162,8 +162,27 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
-# Lock-out: 5 failed logins for an account block it for 15 minutes.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/900s/key"}
+# Failed passwords are bounded by beffroi/core/signin_limits.py (the account
+# adapter), not by allauth, whose per-account lock-out anyone could trigger.
+# allauth's "login_failed" now only limits second-factor codes (per account:
+# reaching them takes the password). Its other limits ("30/m/ip"…) stay, keyed
+# by a keyed hash of the client (AccountAdapter.get_client_ip).
+# allauth's "login" limit (30 posts a minute per client, on any outcome) goes:
+# someone behind the same address could use it to shut a known browser out,
+# and the limits above already refuse a flood before any password is hashed.
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/900s/key", "login": None}
+# Password failures of an account from one client (IPv4 address, IPv6 /64)
+# that cost nothing; each further one doubles the wait, from the first delay
+# to the longest (seconds).
+SIGNIN_FREE_FAILURES = 3
+SIGNIN_DELAYS = (60, 3600)
+# Failures from one client across accounts (password spraying): (limit, seconds).
+SIGNIN_FAILURES_PER_CLIENT = (30, 3600)
+# Failures of one account from browsers it never signed in from, wherever they
+# come from: (limit, seconds). Known browsers are not affected.
+SIGNIN_FAILURES_PER_ACCOUNT = (50, 86400)
+# Such failures that make the owner receive a notice (once per window above).
+SIGNIN_NOTICE_AFTER = 10
 MFA_ADAPTER = "beffroi.core.accounts.MFAAdapter"
 # Key that encrypts TOTP secrets in the database (default: derived from SECRET_KEY).
 MFA_ENCRYPTION_KEY = env("MFA_ENCRYPTION_KEY")
@@ -172,11 +191,14 @@ MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Beffroi"
 # Passkeys need a secure context; http://localhost is one, for the demo.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
-MFA_RATE_LIMITS = {"mfa_authenticate": "5/5m/user"}
 
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Signed "known browser" cookie of accounts that signed in completely here
+# (beffroi/core/signin_limits.py); named __Host- under HTTPS, set in the
+# security section below.
+SIGNIN_DEVICE_COOKIE = "beffroi_device"
 
 # --- Internationalisation ---------------------------------------------------
 
@@ -345,6 +367,7 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     # __Host- cookies cannot be set by a sibling sub-domain.
     SESSION_COOKIE_NAME = "__Host-session"
+    SIGNIN_DEVICE_COOKIE = "__Host-device"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # Uploaded images come from the object store when there is one.

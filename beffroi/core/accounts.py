@@ -1,5 +1,6 @@
 """django-allauth integration: closed sign-up, encrypted TOTP secrets, second
-factor recorded on enrolment."""
+factor recorded on enrolment, failed sign-ins bounded (``signin_limits``) and
+allauth's own rate limits keyed by a keyed hash of the client."""
 
 import base64
 import hashlib
@@ -10,13 +11,16 @@ from allauth.account.internal.flows.login import (
     get_authentication_records,
     record_authentication,
 )
-from allauth.account.signals import user_logged_in
+from allauth.account.signals import password_reset, user_logged_in
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.signals import authenticator_added
 from cryptography.fernet import Fernet
+from django import forms
 from django.conf import settings
 from django.dispatch import receiver
 from django.urls import reverse
+
+from beffroi.core import counters, signin_limits
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -34,6 +38,29 @@ class AccountAdapter(DefaultAccountAdapter):
         if not user.memberships.filter(is_active=True).exclude(role__in=["social_worker", "aidant"]).exists():
             return reverse("safe:pro_safes")
         return super().get_login_redirect_url(request)
+
+    def get_client_ip(self, request):
+        """What allauth's rate limits ("30/m/ip"…) key on, and keep in the cache:
+        a keyed hash of the client's network, never its address."""
+        return counters.client_digest(request, "allauth")
+
+    def pre_authenticate(self, request, **credentials):
+        """Replaces allauth's per-account lock-out (which anyone could trigger)
+        with ``signin_limits``; allauth's "login_failed" limit is left to the
+        second factor's codes."""
+        try:
+            self._signin_attempt = signin_limits.begin(request, credentials)
+        except signin_limits.TooManyFailures as refused:
+            raise forms.ValidationError(refused.message, code="too_many_login_attempts") from None
+
+    def authenticate(self, request, **credentials):
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            self._signin_attempt.succeeded()
+        return user
+
+    def authentication_failed(self, request, **credentials):
+        self._signin_attempt.failed()
 
 
 class MFAAdapter(DefaultMFAAdapter):
@@ -58,6 +85,20 @@ def record_enrolment(sender, request, user, authenticator, **kwargs):
     """Enrolling a TOTP or a passkey proves possession of it: count it as this
     session's second factor, so that a newly enrolled agent can go on."""
     record_authentication(request, user, "mfa", type=authenticator.type, id=authenticator.pk)
+
+
+@receiver(user_logged_in)
+def remember_device(sender, request, user, response=None, **kwargs):
+    """A complete sign-in (second factor included) makes this browser a known
+    one for the account: attempts from it escape the limits others can exhaust."""
+    if response is not None:
+        signin_limits.remember_device(request, response, user)
+
+
+@receiver(password_reset)
+def reset_forgets_failures(sender, request, user, **kwargs):
+    """A reset by e-mail link proves the owner: unknown browsers may try again."""
+    signin_limits.forget_account_failures(user=user)
 
 
 @receiver(user_logged_in)

@@ -1,6 +1,7 @@
 """Daily housekeeping, run by the worker: old events, finished jobs, sessions,
-and what the apps register (``register``), such as the purge of old reports;
-then the journal's anchor, and the operator report that tells it all.
+abuse counters and cache entries past their time, and what the apps register
+(``register``), such as the purge of old reports; then the journal's anchor,
+and the operator report that tells it all.
 
 The job re-enqueues itself for the next day in the same transaction as its
 work; the worker makes sure one is always waiting (``ensure_scheduled``).
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from beffroi.core import journal_anchors, operator_report
+from beffroi.core import counters, journal_anchors, operator_report
 from beffroi.core.tasks import enqueue
 from beffroi.realtime.models import Event
 
@@ -59,7 +60,7 @@ def daily_maintenance() -> dict:
         jobs = DBTaskResult.objects.finished().filter(finished_at__lt=now - FINISHED_JOBS_KEPT).delete()[0]
         enqueue(daily_maintenance, run_after=now + PERIOD)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    done = {"events": events, "jobs": jobs}
+    done = {"events": events, "jobs": jobs, "counters": counters.purge(), "cache": counters.purge_cache()}
     errors = []
     # The journal's anchor comes last, so that it covers what the steps journaled.
     for name, function in [*_daily.items(), ("journal", journal_anchors.daily)]:

@@ -1,28 +1,29 @@
-"""Short-lived abuse counters, keyed by a hash: no IP address is stored."""
+"""Abuse limits of the public forms and APIs: "N per window" per client or per key.
 
-import hashlib
+The counting (exact and atomic across processes, fixed windows opened by the
+first attempt, keyed hashes: no address stored) is ``beffroi.core.counters``.
+"""
 
-from django.conf import settings
-from django.core.cache import cache
+from datetime import datetime
 
-
-def _counter_key(scope: str, identity: str) -> str:
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{scope}:{identity}".encode()).hexdigest()[:32]
-    return f"throttle:{scope}:{digest}"
+from beffroi.core import counters
 
 
-def allow(request=None, *, scope: str, limit: int, window_seconds: int, identity: str | None = None) -> bool:
+def allow(
+    request=None,
+    *,
+    scope: str,
+    limit: int,
+    window_seconds: int,
+    identity: str | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Count one attempt; False once ``limit`` attempts were made in the window.
 
-    Counted per caller address (REMOTE_ADDR: behind nginx, uvicorn's
-    --proxy-headers sets it), or per ``identity`` when given (an API key).
+    Counted per caller (its IPv4 address or IPv6 /64, from REMOTE_ADDR: behind
+    nginx, uvicorn's --proxy-headers sets it), or per ``identity`` when given
+    (an API key, a user name). The window opens at the first attempt and lasts
+    ``window_seconds``; refused attempts do not extend it.
     """
-    key = _counter_key(scope, identity if identity is not None else request.META.get("REMOTE_ADDR", ""))
-    if cache.add(key, 1, timeout=window_seconds):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired in between
-        cache.add(key, 1, timeout=window_seconds)
-        return True
-    return count <= limit
+    who = f"id:{identity}" if identity is not None else f"ip:{counters.client_network(request)}"
+    return counters.hit(counters.digest(f"throttle:{scope}", who), window_seconds=window_seconds, now=now) <= limit

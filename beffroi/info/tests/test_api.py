@@ -481,7 +481,7 @@ def test_no_address_or_browser_is_kept_anywhere(client, commune, topic, caplog):
         tables.add(table)
         for witness in witnesses:
             assert witness not in text, f"{witness} stored in {table}"
-    assert {"info_feedsubscription", "beffroi_cache"} <= tables
+    assert {"info_feedsubscription", "core_counter"} <= tables  # the abuse counter was read too
     for witness in witnesses:
         assert witness not in caplog.text
 
