@@ -229,3 +229,15 @@ def test_migrations_use_the_owner_url_and_everything_else_the_runtime_url(tmp_pa
     assert result.returncode == 0, result.stderr
     assert "[ ] 0001_initial" in result.stdout
     assert "django_content_type" not in _tables(runtime)
+
+
+def test_no_model_change_lacks_its_migration():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    output = StringIO()
+    try:
+        call_command("makemigrations", "--check", "--dry-run", stdout=output, stderr=output)
+    except SystemExit as exit_:
+        raise AssertionError(f"a migration is missing:\n{output.getvalue()}") from exit_
