@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
+from beffroi.core.errors import to_form
 from beffroi.core.models import Organisation, Service, User
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, ReportSettings, RoutingRule
 from beffroi.reports.questions import check_options
@@ -28,8 +29,7 @@ def _raise_on_fields(form, check) -> None:
     try:
         check()
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+        to_form(form, exc)
 
 
 def _members(organisations):

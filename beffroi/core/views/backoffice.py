@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
+from beffroi.core.errors import to_form
 from beffroi.core.forms import CommuneForm, MembershipForm, StaffInviteForm
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.core.permissions import requires
@@ -22,7 +23,7 @@ def commune_settings(request):
                 actor=request.user, commune=request.commune, fields=fields, coat_of_arms=form.cleaned_data["coat_of_arms"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Les informations de la commune ont été enregistrées.")
             return redirect("backoffice:commune")
@@ -50,7 +51,7 @@ def staff_invite_view(request):
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Invitation envoyée : la personne recevra un lien pour choisir son mot de passe.")
             return redirect("backoffice:staff_list")
@@ -67,7 +68,7 @@ def membership_edit(request, pk):
         try:
             membership_update(actor=request.user, membership=membership, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Rattachement mis à jour.")
             return redirect("backoffice:staff_list")

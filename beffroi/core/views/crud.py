@@ -15,6 +15,7 @@ from django.db.models import ProtectedError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
+from beffroi.core.errors import to_form, to_messages
 from beffroi.core.permissions import requires
 from beffroi.core.services.settings_objects import settings_object_delete, settings_object_save
 
@@ -91,7 +92,7 @@ class SettingsCrud:
                 try:
                     self.save(actor=request.user, organisation=request.commune, form=form)
                 except ValidationError as exc:
-                    form.add_error(None, exc)
+                    to_form(form, exc)
                 else:
                     messages.success(request, "Modifications enregistrées.")
                     return redirect(reverse(self.list_url))
@@ -108,7 +109,7 @@ class SettingsCrud:
             except ProtectedError:
                 messages.error(request, "Suppression impossible : cet élément est encore utilisé.")
             except ValidationError as exc:
-                messages.error(request, " ".join(exc.messages))
+                to_messages(request, exc)
             else:
                 messages.success(request, f"« {instance} » a été supprimé.")
             return redirect(reverse(self.list_url))

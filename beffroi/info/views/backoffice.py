@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from beffroi.core.errors import to_form, to_messages
 from beffroi.core.models import JournalEntry
 from beffroi.core.permissions import requires
 from beffroi.info.forms import PostForm, ScheduleForm
@@ -89,7 +90,7 @@ def post_create_view(request, kind):
                 image=form.clean_image_data,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Brouillon enregistré. Publiez-le ou programmez-le quand il est prêt.")
             return redirect("backoffice:post_edit", pk=post.pk)
@@ -111,7 +112,7 @@ def post_edit_view(request, pk):
                 remove_image=form.cleaned_data.get("image") is False,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Modifications enregistrées.")
             return redirect("backoffice:post_edit", pk=post.pk)
@@ -134,7 +135,7 @@ def post_action_view(request, pk):
     try:
         post = post_transition(actor=request.user, post=post, action=action, publish_at=publish_at)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
     else:
         messages.success(request, f"« {post.title} » : {post.get_status_display().lower()}.")
     return redirect("backoffice:post_edit", pk=post.pk)
@@ -147,7 +148,7 @@ def post_delete_view(request, pk):
         try:
             post_delete(actor=request.user, post=post)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            to_messages(request, exc)
             return redirect("backoffice:post_edit", pk=post.pk)
         messages.success(request, f"« {post.title} » a été supprimée.")
         return redirect("backoffice:post_list")

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from beffroi.core.errors import to_form
 from beffroi.core.permissions import requires
 from beffroi.core.views.crud import SettingsCrud
 from beffroi.reports.forms_configuration import (
@@ -203,7 +204,7 @@ def report_settings(request):
                     retention_days=data["retention_days"],
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                to_form(form, exc)
             else:
                 messages.success(request, "Réglages enregistrés.")
                 return redirect("reports:console_settings")

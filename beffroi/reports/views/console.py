@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from beffroi.core.errors import to_json, to_messages
 from beffroi.core.models import JournalEntry, Membership
 from beffroi.core.permissions import requires
 from beffroi.realtime import channels
@@ -160,8 +161,8 @@ def _done(request, report, message):
     return redirect("reports:console_detail", code=report.code)
 
 
-def _refused(request, report, errors):
-    messages.error(request, " ".join(errors))
+def _refused(request, report, exc):
+    to_messages(request, exc)
     return redirect("reports:console_detail", code=report.code)
 
 
@@ -171,7 +172,7 @@ def transition(request, code, action):
     report = _report(request, code)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     duplicate_of = None
     if action == "mark_duplicate":
         duplicate_of = Report.objects.received_by(request.commune).filter(
@@ -182,7 +183,7 @@ def transition(request, code, action):
             actor=request.user, report=report, action=action, text=form.cleaned_data["text"], duplicate_of=duplicate_of
         )
     except ValidationError as exc:
-        return _refused(request, report, exc.messages)
+        return _refused(request, report, exc)
     return _done(request, report, f"Signalement {report.code} : {report.get_status_display().lower()}.")
 
 
@@ -192,11 +193,11 @@ def transfer(request, code):
     report = _report(request, code)
     form = TransferForm(request.POST)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     try:
         report = report_transfer(actor=request.user, report=report, service=form.cleaned_data["service"], text=form.cleaned_data["text"])
     except ValidationError as exc:
-        return _refused(request, report, exc.messages)
+        return _refused(request, report, exc)
     messages.success(request, f"Signalement {report.code} transféré à {report.service.name}.")
     if report.organisation_id != request.commune.pk:
         return redirect("reports:console")
@@ -209,12 +210,12 @@ def assign(request, code):
     report = _report(request, code)
     form = AssignForm(request.POST, organisation=report.organisation)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     membership = form.cleaned_data["agent"]
     try:
         report_assign(actor=request.user, report=report, agent=membership.user if membership else None)
     except ValidationError as exc:
-        return _refused(request, report, exc.messages)
+        return _refused(request, report, exc)
     return _done(request, report, "Attribution enregistrée.")
 
 
@@ -224,11 +225,11 @@ def message(request, code):
     report = _report(request, code)
     form = MessageForm(request.POST)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     try:
         report_message(actor=request.user, report=report, kind=form.cleaned_data["kind"], text=form.cleaned_data["text"])
     except ValidationError as exc:
-        return _refused(request, report, exc.messages)
+        return _refused(request, report, exc)
     return _done(request, report, "Message enregistré.")
 
 
@@ -238,7 +239,7 @@ def agent_photo(request, code):
     report = _report(request, code)
     form = AgentPhotoForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     report_agent_photo(actor=request.user, report=report, image=form.cleaned_data["photos"][0])
     return _done(request, report, "Photo ajoutée.")
 
@@ -249,7 +250,7 @@ def moderate(request, code):
     report = _report(request, code)
     form = ModerationForm(request.POST, report=report)
     if not form.is_valid():
-        return _refused(request, report, [e for errors in form.errors.values() for e in errors])
+        return _refused(request, report, ValidationError([e for errors in form.errors.values() for e in errors]))
     report_moderate(
         actor=request.user, report=report, public_text=form.cleaned_data["public_text"],
         public_photo_ids=[int(i) for i in form.cleaned_data["photos"]],
@@ -273,5 +274,5 @@ def push_subscription(request):
     try:
         agent_push_subscribe(user=request.user, organisation=request.commune, **subscription)
     except ValidationError as exc:
-        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+        return to_json(exc)
     return JsonResponse({"status": "ok"}, status=201)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from beffroi.core import throttle
+from beffroi.core.errors import to_form, to_json, to_messages
 from beffroi.reports.forms import AuthorMessageForm, ReportForm
 from beffroi.reports.models import FollowToken, Report, ReportPhoto
 from beffroi.reports.photos import photo_response
@@ -56,8 +57,7 @@ def report_form(request):
                     answers=data["answers"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                to_form(form, exc)
             else:
                 return redirect(reverse("reports:follow", kwargs={"token": submission.token}) + "?nouveau=1")
         return render(request, "reports/form.html", {"form": form}, status=400)
@@ -105,7 +105,7 @@ def follow(request, token):
                 messages.error(request, str(exc))
                 status = 403
             except ValidationError as exc:
-                form.add_error(None, exc)
+                to_form(form, exc)
                 status = 400
             else:
                 messages.success(request, "Votre message a été transmis aux agents.")
@@ -141,7 +141,7 @@ def follow_push(request, token):
     try:
         follower_push_subscribe(follow=access, **subscription)
     except ValidationError as exc:
-        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+        return to_json(exc)
     return JsonResponse({"status": "ok"}, status=201)
 
 
@@ -201,7 +201,7 @@ def follow_existing(request, code):
     try:
         token = report_follow(report=report)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
         return redirect("reports:public_list")
     messages.success(request, "Vous suivez maintenant ce signalement : gardez le lien de cette page.")
     return redirect(reverse("reports:follow", kwargs={"token": token}) + "?nouveau=1")
