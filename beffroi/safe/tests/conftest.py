@@ -4,8 +4,8 @@ import pytest
 from PIL import Image
 
 from beffroi.core.models import Membership, Organisation
-from beffroi.safe.access import Viewer
 from beffroi.notify.sms.models import SmsMessage
+from beffroi.safe.access import Viewer
 from beffroi.safe.services.accounts import safe_open
 from beffroi.safe.services.phone import phone_verify
 from conftest import make_staff, sign_in_with_second_factor
