@@ -21,7 +21,7 @@ from beffroi.safe.models import Document, Folder, Link, Safe
 from beffroi.safe.services import links as link_services
 from beffroi.safe.services.accounts import safe_open
 from beffroi.safe.services.documents import document_name, folder_create, folder_name
-from beffroi.safe.services.records import record_save
+from beffroi.safe.services.records import read, record_save
 from beffroi.safe.services.reminders import hand_over_due
 from beffroi.safe.tasks import push_reminder
 from beffroi.safe.tests.conftest import PASSWORD, pdf_bytes, verify_phone
@@ -236,6 +236,11 @@ def test_invisible_characters_are_stripped_from_every_name(owner_client, benefic
     assert document_name(document, key) == "Carte d’identité"
     folder = folder_create(viewer=Viewer(beneficiary), safe=beneficiary.safe, name="Imp\u2067ôts\u2069\t2025")
     assert folder_name(Folder.objects.get(pk=folder.pk), key) == "Impôts 2025"
+    # The names and titles of contacts, notes and appointments too.
+    contact = record_save(viewer=Viewer(beneficiary), safe=beneficiary.safe, kind="contact",
+                          data={"name": "Mme\u202e Durand\u200b", "note": "Ligne 1\nLigne 2"})
+    assert read(contact, key) == {"name": "Mme Durand", "organisation": "", "phone": "", "email": "", "address": "",
+                                  "note": "Ligne 1\nLigne 2"}
 
 
 def test_a_download_never_names_a_file_with_invisible_characters(owner_client, beneficiary):
