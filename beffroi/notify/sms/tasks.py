@@ -52,7 +52,8 @@ def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
 @task()
 def send_budget_alert(organisation_id: int | None, day: str, budget: int) -> int:
     """The day's SMS budget is spent: tell the organisation's administrators
-    (the operators, ``ADMINS``, for the platform's own messages). Queued once a
+    (its commune's if it has none; the operators, ``ADMINS``, for the
+    platform's own messages or when nobody else can be told). Queued once a
     day by ``caps.note_refusal``; retried by the worker if SMTP fails."""
     from datetime import date
 
@@ -73,12 +74,19 @@ def send_budget_alert(organisation_id: int | None, day: str, budget: int) -> int
                                         setting="SMS_DAILY_BUDGET_PLATFORM"))
         return len(settings.ADMINS)
     organisation = Organisation.objects.get(pk=organisation_id)
-    recipients = sorted(set(
-        Membership.objects.active().filter(organisation=organisation, role=Membership.Role.ADMINISTRATOR)
-        .exclude(user__email="").values_list("user__email", flat=True)
-    ))
+    # Its administrators; a CCAS or an association without one: its commune's; else the operators.
+    recipients = []
+    for whose in (organisation, organisation.parent):
+        if whose is not None and not recipients:
+            recipients = sorted(set(
+                Membership.objects.active().filter(organisation=whose, role=Membership.Role.ADMINISTRATOR)
+                .exclude(user__email="").values_list("user__email", flat=True)
+            ))
     if not recipients:
-        return 0
+        mail_admins(subject=f"SMS : budget du jour atteint ({organisation.name})",
+                    message=body.format(budget=budget, whose=f"de {organisation.name}", when=when,
+                                        setting="SMS_DAILY_BUDGET_PER_ORGANISATION"))
+        return len(settings.ADMINS)
     return send_mail(
         subject=f"SMS : budget du jour atteint ({organisation.name})",
         message=body.format(budget=budget, whose=f"de {organisation.name}", when=when,

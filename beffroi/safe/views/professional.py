@@ -283,11 +283,9 @@ def reset_password(request, link_id):
 
 
 def _reset_context(link, **forms_) -> dict:
-    from beffroi.safe.services.phone import verified_phone
-
     return {
         "link": link,
-        "has_verified_phone": bool(verified_phone(link.safe)),
+        "has_verified_phone": link.safe.has_phone and link.safe.phone_verified_at is not None,
         "waiting": waiting_reset(link.safe),
         "wait_hours": settings.SAFE_RESET_WAIT_HOURS,
         "sms_form": forms_.get("sms") or SmsProofForm(prefix="sms"),

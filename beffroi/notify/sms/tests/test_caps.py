@@ -142,3 +142,51 @@ def test_counters_older_than_yesterday_are_forgotten():
     _send(to=_number(1))
     assert sms_housekeeping()["counters"] == 2  # the platform's and the number's of two days ago
     assert SmsDailyCount.objects.filter(day=timezone.localdate()).count() == 2
+
+
+def test_an_organisation_without_administrator_has_its_communes_told(commune):
+    ccas = Organisation.objects.create(kind=Organisation.Kind.CCAS, name="CCAS de Haisnes", slug="ccas", parent=commune)
+    make_staff(ccas, Membership.Role.SOCIAL_WORKER, email="social@ccas.example.org")
+    mayor_office = make_staff(commune, Membership.Role.ADMINISTRATOR, email="dgs@haisnes.example.org")
+    for i in range(6):
+        try:
+            _send(to=_number(i), organisation=ccas)
+        except SmsRefused:
+            pass
+    [job] = DBTaskResult.objects.filter(task_path=send_budget_alert.module_path)
+    send_budget_alert.func(*job.args_kwargs["args"])
+    assert [message.to for message in mail.outbox] == [[mayor_office.email]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_senders_at_once_cannot_both_take_the_last_one():
+    """Eight workers send to one number at the same moment: exactly its cap goes."""
+    import threading
+
+    from django.db import connection
+
+    _send(account="safe:first")  # the counters exist: the senders race on updating them
+    start = threading.Barrier(8)
+    outcomes = []
+
+    def sender(i):
+        try:
+            start.wait()
+            with transaction.atomic():
+                _send(account=f"safe:{i}")
+            outcomes.append("sent")
+        except SmsRefused as refused:
+            outcomes.append(refused.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["number"] * 5 + ["sent"] * 3
+    assert SmsMessage.objects.count() == 4
+    # Every counter is exact: none lost an increment to another sender, none kept a refused one.
+    assert SmsDailyCount.objects.get(key=f"number:{number_digest('+33699887766')}").count == 4
+    assert SmsDailyCount.objects.get(key="platform").count == 4
