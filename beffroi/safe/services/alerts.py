@@ -17,13 +17,14 @@ from beffroi.safe.models import Safe, SafePushSubscription
 
 logger = logging.getLogger(__name__)
 
+# Written with the GSM alphabet only (no ’ nor ê): one SMS segment of 160 characters, not three of 70.
 TEXTS = {
     "waiting": "Coffre-fort : un professionnel a choisi un mot de passe provisoire pour votre coffre. "
-               "Si ce n’est pas vous, entrez avec votre mot de passe habituel pour l’annuler.",
-    "reset": "Coffre-fort : le mot de passe de votre coffre vient d’être changé. "
-             "Si ce n’est pas vous, prévenez la mairie sans attendre.",
-    "code": "Coffre-fort : un code pour changer votre mot de passe a été demandé par un professionnel. "
-            "Ne le donnez que si vous êtes avec lui.",
+               "Vous pouvez refuser : entrez avec votre mot de passe habituel et annulez.",
+    "reset": "Coffre-fort : le mot de passe de votre coffre a été changé. "
+             "Si ce changement vous surprend, prévenez la mairie sans attendre.",
+    "code": "Coffre-fort : un professionnel a fait envoyer un code pour changer votre mot de passe. "
+            "Donnez-le seulement à la personne qui est avec vous.",
     "refused": "Coffre-fort : un code faux a été tapé pour changer le mot de passe de votre coffre. "
                "Entrez dans votre coffre pour voir son journal.",
 }

@@ -91,7 +91,7 @@ def assisted_code_send(*, actor, organisation, safe: Safe) -> str | None:
     try:
         sms_enqueue(to=phone, purpose="code", verified=True, account=f"safe:{safe.pk}", organisation=organisation,
                     text=f"Code pour changer le mot de passe de votre coffre-fort avec {organisation.name} : {code} "
-                         f"(valable {CODE_MINUTES} min). Ne le donnez que si vous êtes avec cette personne.")
+                         f"(valable {CODE_MINUTES} min). Donnez-le seulement à la personne qui est avec vous.")
     except SmsRefused as refused:
         return refused.messages[0]
     ResetCode.objects.filter(safe=safe, purpose=ASSISTED, used_at__isnull=True).update(used_at=timezone.now())
