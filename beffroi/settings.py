@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "beffroi.core.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "beffroi.core.staff_access.StaffAccessMiddleware",
+    # Keeps a session opened with a safe's waiting password on its few pages.
+    "beffroi.safe.middleware.RestrictedSessionMiddleware",
     # Last: answers the edge's preflight of a large body once every gate above has (beffroi/edge/bodies.py).
     "beffroi.edge.bodies.LargeBodyMiddleware",
 ]
@@ -140,6 +142,9 @@ AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    # Last: a safe's password that waits (set by a professional without the
+    # beneficiary's code) opens a restricted session (beffroi/safe/auth.py).
+    "beffroi.safe.auth.WaitingPasswordBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -298,6 +303,18 @@ SMS_TIMEOUT_SECONDS = float(env("SMS_TIMEOUT_SECONDS", "10"))
 SMS_CONCURRENCY = env_int("SMS_CONCURRENCY", 8)
 SMS_LEASE_SECONDS = env_int("SMS_LEASE_SECONDS", 300)
 
+# Caps of the day (beffroi/notify/sms/caps.py): SMS one number may receive,
+# of which verification codes (the only SMS an unverified number gets)...
+SMS_DAILY_MAX_PER_NUMBER = env_int("SMS_DAILY_MAX_PER_NUMBER", 8)
+SMS_DAILY_MAX_VERIFY_PER_NUMBER = env_int("SMS_DAILY_MAX_VERIFY_PER_NUMBER", 3)
+# ...SMS one account (a safe) may cause...
+SMS_DAILY_MAX_PER_ACCOUNT = env_int("SMS_DAILY_MAX_PER_ACCOUNT", 8)
+# ...and the budget of each organisation that pays for SMS, and of the
+# platform's own (safes opened without an organisation): beyond it, SMS are
+# refused until the next day and the administrators get one e-mail.
+SMS_DAILY_BUDGET_PER_ORGANISATION = env_int("SMS_DAILY_BUDGET_PER_ORGANISATION", 200)
+SMS_DAILY_BUDGET_PLATFORM = env_int("SMS_DAILY_BUDGET_PLATFORM", 100)
+
 # --- Background jobs, real time, push ----------------------------------------
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -405,6 +422,12 @@ CONTENT_SECURITY_POLICY = {
 SAFE_KEYRING_PATH = Path(env("SAFE_KEYRING_PATH", str(VAR_DIR / "keys" / "safe-keyring.json")))
 SAFE_KEYRING = env("SAFE_KEYRING")
 SAFE_QUOTA_MB = env_int("SAFE_QUOTA_MB", 600)
+# Space of a safe whose mobile is not verified and that no organisation
+# accompanies (anyone may open one: disk is what it costs the town).
+SAFE_UNVERIFIED_QUOTA_MB = env_int("SAFE_UNVERIFIED_QUOTA_MB", 10)
+# A password a professional sets without proof from the beneficiary opens only
+# what is shared with their organisation for this long (the owner may cancel).
+SAFE_RESET_WAIT_HOURS = env_int("SAFE_RESET_WAIT_HOURS", 72)
 # Largest document accepted in one upload.
 SAFE_MAX_DOCUMENT_MB = env_int("SAFE_MAX_DOCUMENT_MB", 600)
 # A ClamAV daemon scans every upload when one of these is set (Unix socket, or host:port).

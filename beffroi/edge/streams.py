@@ -98,7 +98,8 @@ def _professional_may_follow(session_key: str, link_id: int) -> bool:
     request.user = get_user(request)
     if not request.user.is_authenticated or not has_second_factor(request):
         return False
-    link = Link.objects.filter(pk=link_id).values("organisation_id").first()
+    # Only an active link: a broken (or declined, or never confirmed) one opens nothing.
+    link = Link.objects.filter(pk=link_id, status=Link.Status.ACTIVE).values("organisation_id").first()
     return link is not None and professional_organisations(request.user).filter(pk=link["organisation_id"]).exists()
 
 

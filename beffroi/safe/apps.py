@@ -8,6 +8,7 @@ class SafeConfig(AppConfig):
 
     def ready(self):
         from beffroi.core import maintenance
+        from beffroi.safe import auth  # noqa: F401 (connects its sign-in receiver)
         from beffroi.safe.tasks import daily_upkeep, ensure_reminders_scheduled
 
         maintenance.register("safe", daily_upkeep)

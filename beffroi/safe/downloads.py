@@ -19,6 +19,7 @@ from django.shortcuts import render
 from beffroi.safe.access import Viewer, can_see, link_is_active
 from beffroi.safe.crypto import TamperedError, decrypt_stream
 from beffroi.safe.keys import safe_key
+from beffroi.safe.names import clean_name
 from beffroi.safe.services.documents import (
     document_name,
     mark_damaged,
@@ -54,6 +55,8 @@ def _stream(document, doc_key: bytes, link_id: int | None):
 
 
 def _filename(name: str, content_type: str) -> str:
+    # Names stored before invisible characters were refused are cleaned here too.
+    name = clean_name(name) or "document"
     extension = EXTENSIONS.get(content_type, "bin")
     return name if name.lower().endswith("." + extension) else f"{name}.{extension}"
 

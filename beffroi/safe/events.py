@@ -50,7 +50,23 @@ ACTIONS = {
     "share.add": "Partagé",
     "share.remove": "Partage retiré",
     "safe.view": "Coffre consulté",
+    "safe.phone_verified": "Numéro de mobile vérifié",
+    "safe.recovery_codes": "Nouveaux codes de secours créés",
+    "safe.reset_code_sent": "Code envoyé au mobile pour changer le mot de passe",
+    "safe.reset_refused": "Code refusé pour changer le mot de passe",
+    "safe.reset_waiting": "Mot de passe provisoire choisi avec un professionnel",
+    "safe.reset_cancelled": "Mot de passe provisoire annulé",
+    "safe.reset_superseded": "Mot de passe provisoire remplacé",
+    "safe.reset_completed": "Mot de passe provisoire devenu le mot de passe du coffre",
+    "safe.restricted_sign_in": "Connexion avec le mot de passe provisoire",
 }
+
+# What the owner is shown at their next visit, until they say they saw it
+# (Safe.notices_seen_seq): everything about their password done without them.
+NOTICES = frozenset({
+    "safe.password_reset", "safe.reset_code_sent", "safe.reset_refused", "safe.reset_waiting",
+    "safe.reset_completed", "safe.restricted_sign_in",
+})
 
 
 def _hash(event: SafeEvent) -> str:

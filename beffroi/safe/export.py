@@ -18,6 +18,7 @@ from beffroi.safe.crypto import decrypt_stream
 from beffroi.safe.events import readable
 from beffroi.safe.keys import document_key
 from beffroi.safe.models import Appointment, Contact, Note, SafeEvent
+from beffroi.safe.names import clean_name
 from beffroi.safe.presenters import folder_tree
 from beffroi.safe.services.documents import document_name, open_stored
 from beffroi.safe.services.records import FIELDS, read
@@ -62,7 +63,8 @@ def _unique(path: str, used: set[str]) -> str:
 
 
 def _clean(part: str) -> str:
-    return "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in part).strip(". ") or "sans nom"
+    part = clean_name(part)
+    return "".join("_" if c in '/\\:*?"<>|' else c for c in part).strip(". ") or "sans nom"
 
 
 def _csv(rows: list[dict], columns: list[str]) -> bytes:

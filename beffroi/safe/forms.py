@@ -24,7 +24,8 @@ class AccountForm(forms.Form):
                                help_text=" ".join(password_validators_help_texts()))
     phone = forms.CharField(
         label="Numéro de mobile (facultatif)", max_length=20, required=False,
-        help_text="Pour les rappels de rendez-vous et les codes. Jamais pour envoyer un mot de passe.",
+        help_text="Pour les rappels de rendez-vous et les codes. Un code de vérification lui est envoyé : tant qu’il "
+                  "n’est pas tapé, ce numéro ne reçoit rien d’autre. Jamais pour envoyer un mot de passe.",
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
 

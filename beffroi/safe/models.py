@@ -29,6 +29,11 @@ class Safe(models.Model):
     # The mobile number for reminders and codes, sealed with the safe key.
     phone_sealed = models.BinaryField(null=True, blank=True)
     has_phone = models.BooleanField(default=False)
+    # When its owner typed the code sent to it; None: unverified, it then
+    # receives nothing but verification codes (services/phone.py).
+    phone_verified_at = models.DateTimeField("mobile vérifié le", null=True, blank=True)
+    # The owner has seen the security notices (events.NOTICES) up to this seq of the journal.
+    notices_seen_seq = models.PositiveIntegerField(default=0)
     quota_bytes = models.BigIntegerField("quota", default=DEFAULT_QUOTA)
     used_bytes = models.BigIntegerField("espace utilisé", default=0)
     opened_by = models.ForeignKey(
@@ -297,9 +302,19 @@ class SafeEvent(models.Model):
 
 
 class ResetCode(models.Model):
-    """A one-time code sent by SMS to set a new password (its keyed hash only)."""
+    """A one-time code sent by SMS (its keyed hash only): to set a new password,
+    to verify the mobile number, or for a professional's in-person reset."""
+
+    class Purpose(models.TextChoices):
+        RESET = "reset", "Nouveau mot de passe"
+        VERIFY = "verify", "Vérification du mobile"
+        ASSISTED = "assisted", "Nouveau mot de passe avec un professionnel"
 
     safe = models.ForeignKey(Safe, on_delete=models.CASCADE, related_name="reset_codes")
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.RESET)
+    # An in-person reset's code is good only for the organisation that asked for it.
+    organisation = models.ForeignKey("core.Organisation", null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="+")
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -327,3 +342,58 @@ class SafePushSubscription(models.Model):
 
     def __str__(self):
         return self.endpoint[:60]
+
+
+class RecoveryCode(models.Model):
+    """A recovery code of the safe, printed by its owner (its keyed hash only; one use)."""
+
+    safe = models.ForeignKey(Safe, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "code de secours"
+
+    def __str__(self):
+        return f"Code de secours n° {self.pk}"
+
+
+class WaitingReset(models.Model):
+    """A password set by a professional without proof from the beneficiary.
+
+    Until ``opens_all_at`` it opens only what the safe shares with
+    ``organisation`` (the former password still opens everything, and
+    cancels it); then it replaces the former password. See
+    services/assisted.py and docs/privacy.md.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "En attente"
+        CANCELLED = "cancelled", "Annulé"
+        COMPLETED = "completed", "Appliqué"
+        SUPERSEDED = "superseded", "Remplacé"
+
+    safe = models.ForeignKey(Safe, on_delete=models.CASCADE, related_name="waiting_resets")
+    link = models.ForeignKey(Link, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    password = models.CharField(max_length=128)  # hashed, like User.password
+    # A keyed digest of the owner's password hash when it was asked: a password
+    # changed since then (by its owner) makes this one void.
+    base_digest = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opens_all_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        verbose_name = "mot de passe en attente"
+        constraints = [
+            models.UniqueConstraint(fields=["safe"], condition=Q(status="waiting"), name="one_waiting_reset_per_safe"),
+        ]
+
+    def __str__(self):
+        return f"Mot de passe en attente n° {self.pk}"

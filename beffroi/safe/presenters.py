@@ -1,6 +1,7 @@
 """What the safe's pages show, decrypted for the one who may see it."""
 
 from beffroi.safe.models import Folder, Link, Share
+from beffroi.safe.quota import is_limited, quota_bytes
 from beffroi.safe.services.documents import document_name, folder_name
 
 MB = 1024 * 1024
@@ -38,8 +39,10 @@ def document_rows(documents, key) -> list[dict]:
 def documents_listing(safe, key, folder) -> dict:
     documents = safe.documents.filter(folder=folder).select_related("safe")
     subfolders = [(f, folder_name(f, key)) for f in Folder.objects.filter(safe=safe, parent=folder).select_related("safe")]
-    used, quota = safe.used_bytes, safe.quota_bytes
+    used, quota = safe.used_bytes, quota_bytes(safe)
     return {
+        "limited": is_limited(safe),
+        "full_quota": _size(safe.quota_bytes),
         "rows": sorted(document_rows(documents, key), key=lambda row: row["name"].lower()),
         "subfolders": sorted(subfolders, key=lambda pair: pair[1].lower()),
         "breadcrumb": _breadcrumb(folder, key),

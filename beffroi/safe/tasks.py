@@ -40,24 +40,36 @@ def ensure_reminders_scheduled() -> bool:
         return earliest is not None and ensure_waiting_run(hand_over_reminders, at=earliest)
 
 
-@task()
-def push_reminder(safe_id: int, text: str) -> dict:
-    """Web Push of a reminder to the beneficiary's devices; gone subscriptions are removed."""
+def _push(safe_id: int, payload: dict, *, ttl: int) -> dict:
+    """One Web Push to each of the safe's devices; gone subscriptions are removed."""
     import json
 
     from beffroi.notify.push.sender import Message, send_batch
     from beffroi.safe.models import SafePushSubscription
 
     subscriptions = SafePushSubscription.objects.filter(safe_id=safe_id)
-    payload = json.dumps({"title": "Rappel de votre coffre-fort", "body": text, "url": "/coffre/rendez-vous/",
-                          "tag": "coffre-rappel"}, ensure_ascii=False).encode()
-    messages = [Message(endpoint=e, p256dh=k, auth=a, payload=payload, ttl=6 * 3600, urgency="high")
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    messages = [Message(endpoint=e, p256dh=k, auth=a, payload=data, ttl=ttl, urgency="high")
                 for e, k, a in subscriptions.values_list("endpoint", "p256dh", "auth")]
     outcomes = send_batch(messages) if messages else []
     gone = [o.endpoint for o in outcomes if o.gone]
     if gone:
         SafePushSubscription.objects.filter(endpoint__in=gone).delete()
     return {"sent": sum(o.delivered for o in outcomes), "removed": len(gone)}
+
+
+@task()
+def push_reminder(safe_id: int, text: str) -> dict:
+    """Web Push of a reminder to the beneficiary's devices (the SMS's fixed wording: shown on a lock screen)."""
+    return _push(safe_id, {"title": "Rappel de votre coffre-fort", "body": text, "url": "/coffre/rendez-vous/",
+                           "tag": "coffre-rappel"}, ttl=6 * 3600)
+
+
+@task()
+def push_notice(safe_id: int, text: str) -> dict:
+    """Web Push of a security notice (services/alerts.py: fixed wording, nothing from the safe)."""
+    return _push(safe_id, {"title": "Votre coffre-fort", "body": text, "url": "/coffre/", "tag": "coffre-securite"},
+                 ttl=24 * 3600)
 
 
 def daily_upkeep() -> dict:

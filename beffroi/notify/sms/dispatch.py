@@ -46,7 +46,7 @@ BACKOFF = (
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
 # Purposes whose text is a secret (one-time codes): erased once the message is sent or failed.
-SECRET_PURPOSES = {"code"}
+SECRET_PURPOSES = {"code", "verify"}
 LEASE_MARGIN_SECONDS = 1.0
 
 

@@ -1,4 +1,7 @@
-"""Daily upkeep of the outbox: what is kept, and no pending message forgotten."""
+"""Daily upkeep of the outbox: what is kept, and no pending message forgotten.
+
+The caps' counters of the day before yesterday and older are deleted too.
+"""
 
 from datetime import timedelta
 
@@ -19,4 +22,7 @@ def erase_old_messages(*, now=None) -> int:
 
 
 def sms_housekeeping() -> dict:
-    return {"erased": erase_old_messages(), "dispatch_scheduled": ensure_dispatch_scheduled()}
+    from beffroi.notify.sms.caps import forget_old_counts
+
+    return {"erased": erase_old_messages(), "counters": forget_old_counts(timezone.localdate()),
+            "dispatch_scheduled": ensure_dispatch_scheduled()}

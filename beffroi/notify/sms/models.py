@@ -72,3 +72,27 @@ class SmsMessage(models.Model):
 
     def __str__(self):
         return f"SMS {self.tag} ({self.get_status_display()})"
+
+
+class SmsDailyCount(models.Model):
+    """How many SMS one key took on one day: a number (by its keyed hash, never
+    in clear), an account (a safe), an organisation's budget, the platform's.
+
+    Taken with a conditional UPDATE (``count < cap``) so that two senders at
+    once cannot both take the last one (caps.py). Rows older than two days
+    are deleted by the daily upkeep.
+    """
+
+    key = models.CharField("clé", max_length=80)
+    day = models.DateField("jour")
+    count = models.PositiveIntegerField("envoyés", default=0)
+    refused = models.PositiveIntegerField("refusés", default=0)
+    # The e-mail saying that a budget is spent went (at most one a day).
+    alerted = models.BooleanField("alerte envoyée", default=False)
+
+    class Meta:
+        verbose_name = "compteur de SMS du jour"
+        constraints = [models.UniqueConstraint(fields=["key", "day"], name="sms_daily_count_unique")]
+
+    def __str__(self):
+        return f"{self.key} le {self.day:%d/%m/%Y} : {self.count}"

@@ -13,6 +13,7 @@ worker started in its place continues the chain (``maintenance.ensure_chains``).
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -46,3 +47,50 @@ def ensure_dispatch_scheduled(*, not_before: datetime | None = None) -> bool:
         if earliest is None:
             return False
         return ensure_waiting_run(dispatch_sms, at=max(earliest, not_before) if not_before else earliest)
+
+
+@task()
+def send_budget_alert(organisation_id: int | None, day: str, budget: int) -> int:
+    """The day's SMS budget is spent: tell the organisation's administrators
+    (its commune's if it has none; the operators, ``ADMINS``, for the
+    platform's own messages or when nobody else can be told). Queued once a
+    day by ``caps.note_refusal``; retried by the worker if SMTP fails."""
+    from datetime import date
+
+    from django.core.mail import mail_admins, send_mail
+
+    from beffroi.core.models import Membership, Organisation
+
+    when = date.fromisoformat(day).strftime("%d/%m/%Y")
+    body = (
+        "Le budget de {budget} SMS par jour {whose} est atteint le {when}.\n\n"
+        "Les SMS suivants de ce jour ne sont pas envoyés, ni mis en attente : codes et rappels sont "
+        "refusés jusqu’à demain. Un nombre inhabituel peut signaler un abus ; sinon, le budget se règle "
+        "avec {setting}.\n"
+    )
+    if organisation_id is None:
+        mail_admins(subject="SMS : budget du jour de la plateforme atteint",
+                    message=body.format(budget=budget, whose="de la plateforme", when=when,
+                                        setting="SMS_DAILY_BUDGET_PLATFORM"))
+        return len(settings.ADMINS)
+    organisation = Organisation.objects.get(pk=organisation_id)
+    # Its administrators; a CCAS or an association without one: its commune's; else the operators.
+    recipients = []
+    for whose in (organisation, organisation.parent):
+        if whose is not None and not recipients:
+            recipients = sorted(set(
+                Membership.objects.active().filter(organisation=whose, role=Membership.Role.ADMINISTRATOR)
+                .exclude(user__email="").values_list("user__email", flat=True)
+            ))
+    if not recipients:
+        mail_admins(subject=f"SMS : budget du jour atteint ({organisation.name})",
+                    message=body.format(budget=budget, whose=f"de {organisation.name}", when=when,
+                                        setting="SMS_DAILY_BUDGET_PER_ORGANISATION"))
+        return len(settings.ADMINS)
+    return send_mail(
+        subject=f"SMS : budget du jour atteint ({organisation.name})",
+        message=body.format(budget=budget, whose=f"de {organisation.name}", when=when,
+                            setting="SMS_DAILY_BUDGET_PER_ORGANISATION"),
+        from_email=None,
+        recipient_list=recipients,
+    )

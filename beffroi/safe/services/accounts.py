@@ -1,4 +1,8 @@
-"""Beneficiaries' accounts: opening a safe, the mobile number, passwords."""
+"""Beneficiaries' accounts: opening a safe, Web Push devices.
+
+The mobile number: services/phone.py; passwords: services/reset.py,
+services/recovery.py and services/assisted.py.
+"""
 
 import re
 
@@ -11,8 +15,9 @@ from django.db import transaction
 from beffroi.core import journal
 from beffroi.safe.crypto import new_key
 from beffroi.safe.events import record_event
-from beffroi.safe.keys import safe_key, seal_text, unseal_text, wrap_safe_key
+from beffroi.safe.keys import seal_text, wrap_safe_key
 from beffroi.safe.models import MB, Link, Safe
+from beffroi.safe.services.phone import safe_phone  # noqa: F401 (where callers have long found it)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MOBILE = re.compile(r"^\+33[67]\d{8}$")
@@ -45,7 +50,17 @@ def _check_username(username: str) -> str:
 def safe_open(*, username: str, password: str, first_name: str = "", phone: str = "", opened_by=None,
               organisation=None) -> Safe:
     """Open an account and its safe. A professional may do it with the beneficiary
-    present: the safe is then linked to their organisation at once."""
+    present: the safe is then linked to their organisation at once.
+
+    A mobile number is unverified: a code goes to it (``safe.verification_refused``
+    says why it could not, else None). A beneficiary who opens their safe alone
+    gets recovery codes, in clear only on the returned object
+    (``safe.new_recovery_codes``), to show once; opened by a professional, it gets
+    none: they would be on the professional's screen (services/recovery.py).
+    """
+    from beffroi.safe.services.phone import send_verification
+    from beffroi.safe.services.recovery import make_codes
+
     username = _check_username(username)
     user = get_user_model()(username=username, first_name=(first_name or "").strip()[:150])
     validate_password(password, user)
@@ -64,42 +79,9 @@ def safe_open(*, username: str, password: str, first_name: str = "", phone: str 
         Link.objects.create(safe=safe, organisation=organisation, status=Link.Status.ACTIVE, proposed_by=opened_by)
         journal.record(actor=opened_by, organisation=organisation, action="safe.open", target=safe,
                        data={"in_person": True})
+    safe.verification_refused = send_verification(safe, phone) if phone else None
+    safe.new_recovery_codes = make_codes(safe) if opened_by is None else []
     return safe
-
-
-def safe_phone(safe: Safe) -> str:
-    if not safe.has_phone:
-        return ""
-    return unseal_text(safe_key(safe), safe, "phone", safe.phone_sealed)
-
-
-@transaction.atomic
-def safe_set_phone(*, safe: Safe, actor, phone: str) -> Safe:
-    key = safe_key(safe)
-    if phone:
-        safe.phone_sealed, safe.has_phone = seal_text(key, safe, "phone", normalise_mobile(phone)), True
-    else:
-        safe.phone_sealed, safe.has_phone = None, False
-    safe.save(update_fields=["phone_sealed", "has_phone"])
-    record_event(safe=safe, key=key, actor=actor, action="safe.phone")
-    return safe
-
-
-@transaction.atomic
-def password_reset_in_person(*, actor, organisation, safe: Safe, password: str) -> None:
-    """A professional of a linked organisation sets a new password with the
-    beneficiary present; the safe's journal and the organisation's say so."""
-    from beffroi.safe.access import viewer_for
-
-    if viewer_for(actor, safe, organisation) is None:
-        raise ValidationError("Seul un professionnel d’une organisation liée à ce coffre peut le faire.")
-    user = safe.owner
-    validate_password(password, user)
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation, action="safe.password_reset",
-                 label="en présence du bénéficiaire")
-    journal.record(actor=actor, organisation=organisation, action="safe.password_reset", target=safe)
 
 
 def safe_push_subscribe(*, safe: Safe, endpoint: str, p256dh: str, auth: str) -> None:

@@ -20,6 +20,8 @@ from beffroi.safe.crypto import TamperedError, decrypt_stream, seal, unseal
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import document_key, safe_key, seal_text, unseal_text
 from beffroi.safe.models import Document, Folder, Safe
+from beffroi.safe.names import clean_name
+from beffroi.safe.quota import quota_bytes
 from beffroi.safe.uploads import NO_ROOM, EncryptedUpload
 
 pillow_heif.register_heif_opener()  # thumbnails of phone photos
@@ -60,7 +62,7 @@ def open_stored(name: str):
 
 
 def _clean_name(name: str, *, field: str = "name") -> str:
-    name = " ".join((name or "").split())[:MAX_NAME]
+    name = clean_name(name, limit=MAX_NAME)
     if not name:
         raise ValidationError({field: "Donnez un nom."})
     return name
@@ -115,7 +117,7 @@ def document_store(*, viewer: Viewer, safe: Safe, upload: EncryptedUpload, name:
     try:
         with transaction.atomic():
             # The quota, checked and taken in one statement: two uploads at once cannot both pass.
-            taken = Safe.objects.filter(pk=safe.pk, used_bytes__lte=F("quota_bytes") - upload.size).update(
+            taken = Safe.objects.filter(pk=safe.pk, used_bytes__lte=quota_bytes(safe) - upload.size).update(
                 used_bytes=F("used_bytes") + upload.size
             )
             if not taken:

@@ -18,6 +18,7 @@ from beffroi.safe.access import Viewer, professional_organisations
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import safe_key
 from beffroi.safe.models import Link, Safe, Share
+from beffroi.safe.services.assisted import cancel_for_link
 
 CODE_DIGITS = 6
 CODE_MINUTES = 15
@@ -45,29 +46,36 @@ def link_propose(*, actor, organisation, safe: Safe, send_code: bool = True) -> 
     if not professional_organisations(actor).filter(pk=organisation.pk).exists():
         raise PermissionError
     link = _new_link(safe, organisation, Link.Status.PROPOSED, actor)
-    key = safe_key(safe)
-    record_event(safe=safe, key=key, actor=actor, organisation=organisation, action="link.propose",
+    record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation, action="link.propose",
                  label=organisation.name)
     journal.record(actor=actor, organisation=organisation, action="safe_link.propose", target=link)
-    if send_code and safe.has_phone:
-        _send_code(link, key)
+    link.sms_refused = _send_code(link) if send_code else None
     return link
 
 
-def _send_code(link: Link, key: bytes) -> None:
+def _send_code(link: Link) -> str | None:
+    """The code goes only to a verified mobile; None, or why it could not go (a cap of the day)."""
+    from beffroi.notify.sms.caps import SmsRefused
     from beffroi.notify.sms.services import sms_enqueue
-    from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.services.phone import verified_phone
 
+    phone = verified_phone(link.safe)
+    if not phone:
+        return None
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    try:
+        sms_enqueue(
+            to=phone, organisation=link.organisation, purpose="code", verified=True, account=f"safe:{link.safe_id}",
+            text=f"{link.organisation.name} demande à accompagner votre coffre-fort. Pour accepter, donnez ce code : "
+                 f"{code} (valable {CODE_MINUTES} min). Sinon, ignorez ce message.",
+        )
+    except SmsRefused as refused:
+        return refused.messages[0]
     link.code_hash = _code_hash(link, code)
     link.code_expires_at = timezone.now() + timedelta(minutes=CODE_MINUTES)
     link.code_attempts = 0
     link.save(update_fields=["code_hash", "code_expires_at", "code_attempts"])
-    sms_enqueue(
-        to=safe_phone(link.safe), organisation=link.organisation, purpose="code",
-        text=f"{link.organisation.name} demande à accompagner votre coffre-fort. Pour accepter, donnez ce code : "
-             f"{code} (valable {CODE_MINUTES} min). Sinon, ignorez ce message.",
-    )
+    return None
 
 
 def link_confirm_with_code(*, actor, link: Link, code: str) -> Link:
@@ -141,6 +149,7 @@ def link_break(*, actor, link: Link, organisation=None) -> Link:
     link.status, link.ended_at, link.ended_by = Link.Status.BROKEN, timezone.now(), actor
     link.save(update_fields=["status", "ended_at", "ended_by"])
     link.shares.all().delete()
+    cancel_for_link(link, actor=actor)  # a password waiting through this link opens nothing now
     record_event(safe=link.safe, key=safe_key(link.safe), actor=actor, organisation=None if by_owner else organisation,
                  action="link.break", label=link.organisation.name)
     journal.record(actor=actor, organisation=link.organisation, action="safe_link.break", target=link)

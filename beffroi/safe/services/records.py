@@ -10,6 +10,7 @@ from beffroi.safe.access import Viewer
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import safe_key, seal_data, unseal_data
 from beffroi.safe.models import Appointment, Contact, Note, Safe
+from beffroi.safe.names import clean_name
 
 FIELDS = {
     "contact": {"name": 120, "organisation": 120, "phone": 30, "email": 120, "address": 300, "note": 1000},
@@ -22,10 +23,16 @@ MODELS = {"contact": Contact, "note": Note, "appointment": Appointment}
 REMINDER_CHOICES = {10_080: "une semaine avant", 1440: "la veille", 120: "deux heures avant", 60: "une heure avant"}
 
 
+# One-line fields, names and titles shown in lists and in the journal: without invisible characters (names.py).
+ONE_LINE = {"name", "organisation", "phone", "email", "title"}
+
+
 def clean_fields(kind: str, data: dict) -> dict:
     cleaned, errors = {}, {}
     for name, limit in FIELDS[kind].items():
         value = (data.get(name) or "").strip()
+        if name in ONE_LINE:
+            value = clean_name(value)
         if len(value) > limit:
             errors[name] = f"{limit} caractères au plus."
         cleaned[name] = value

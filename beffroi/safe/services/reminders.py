@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from beffroi.core.tasks import enqueue
-from beffroi.safe.keys import safe_key, unseal_data, unseal_text
 from beffroi.safe.models import Appointment, Document, Reminder, SafePushSubscription
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -47,24 +46,22 @@ def schedule_expiry_reminders(document: Document) -> None:
 
 
 def _text(reminder: Reminder) -> str:
-    safe = reminder.safe
-    key = safe_key(safe)
+    """Fixed wording: only a date and an hour. No title, place, name nor link from
+    the safe (written by anyone, read on a lock screen, sent by the town)."""
     if reminder.appointment_id:
-        appointment = reminder.appointment
-        data = unseal_data(key, safe, "appointment", appointment.data_sealed)
-        when = timezone.localtime(appointment.starts_at, PARIS).strftime("%d/%m à %Hh%M")
-        place = f", {data['place']}" if data.get("place") else ""
-        return f"Rappel : {data['title']} le {when}{place}."[:300]
-    document = reminder.document
-    name = unseal_text(key, safe, "document", document.name_sealed)
-    return f"Votre document « {name[:60]} » expire le {document.expires_on:%d/%m/%Y}. Pensez à le renouveler."
+        when = timezone.localtime(reminder.appointment.starts_at, PARIS)
+        return (f"Rappel : vous avez un rendez-vous le {when:%d/%m} à {when:%H}h{when:%M}. "
+                "Détails dans votre coffre-fort.")
+    return (f"Rappel : un document de votre coffre-fort expire le {reminder.document.expires_on:%d/%m/%Y}. "
+            "Détails dans votre coffre-fort.")
 
 
 def hand_over_due(*, now=None, limit: int = BATCH) -> int:
     """Hand the due reminders over to the SMS outbox; returns how many."""
+    from beffroi.notify.sms.caps import SmsRefused
     from beffroi.notify.sms.services import sms_enqueue
     from beffroi.notify.sms.tasks import ensure_dispatch_scheduled
-    from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.services.phone import verified_phone
     from beffroi.safe.tasks import push_reminder
 
     now = now or timezone.now()
@@ -77,17 +74,22 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
         queued = False
         pushed = set(SafePushSubscription.objects.filter(safe__in={r.safe_id for r in due}).values_list("safe_id", flat=True))
         for reminder in due:
-            phone = safe_phone(reminder.safe)
+            phone = verified_phone(reminder.safe)  # an unverified number gets no reminder
             text = _text(reminder)
+            sent = False
             if phone:
-                # One sending job for the whole batch (below), not one per message.
-                sms_enqueue(to=phone, text=text, organisation=reminder.safe.opened_with, purpose="reminder",
-                            tag=f"r{reminder.pk}", dispatch=False)
-                queued = True
+                try:
+                    # One sending job for the whole batch (below), not one per message.
+                    sms_enqueue(to=phone, text=text, organisation=reminder.safe.opened_with, purpose="reminder",
+                                verified=True, account=f"safe:{reminder.safe_id}", tag=f"r{reminder.pk}",
+                                dispatch=False)
+                    sent = queued = True
+                except SmsRefused:
+                    pass  # a cap of the day (counted there): the push, if any, still goes
             if reminder.safe_id in pushed:
                 # Web Push as well, where the beneficiary enabled it on a device (at most once: its own job).
                 enqueue(push_reminder, reminder.safe_id, text)
-            reminder.status = Reminder.Status.QUEUED if phone or reminder.safe_id in pushed else Reminder.Status.CANCELLED
+            reminder.status = Reminder.Status.QUEUED if sent or reminder.safe_id in pushed else Reminder.Status.CANCELLED
             reminder.handed_over_at = now
         # One UPDATE per status: bulk_update's CASE per row cost more than the rest of the hand-over.
         for status in {reminder.status for reminder in due}:

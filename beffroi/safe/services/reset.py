@@ -1,16 +1,16 @@
-"""A new password by a one-time SMS code, without anyone's help.
+"""A new password without anyone's help: a one-time SMS code, or a recovery code.
 
-The code comes from ``secrets`` (6 digits), lives 10 minutes, allows 5
-attempts, is stored as a keyed hash, and a new one replaces the former. The
-answer never says whether the account exists or has a mobile number.
+The SMS code comes from ``secrets`` (6 digits), lives 10 minutes, allows 5
+attempts, is stored as a keyed hash, and a new one replaces the former. It
+goes only to a verified mobile. The answer never says whether the account
+exists or has a mobile number. Recovery codes: services/recovery.py.
+
+``apply_new_password`` is the one place where a forgotten password is
+replaced, by these paths and by a professional's (services/assisted.py).
 """
 
-import hashlib
-import hmac
-import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from beffroi.safe import codes
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import safe_key
 from beffroi.safe.models import ResetCode, Safe
@@ -25,10 +26,7 @@ from beffroi.safe.models import ResetCode, Safe
 MINUTES = 10
 ATTEMPTS = 5
 WRONG = "Code incorrect ou expiré : demandez-en un nouveau si besoin."
-
-
-def _hash(safe_id: int, code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"reset:{safe_id}:{code}".encode(), hashlib.sha256).hexdigest()
+RESET = ResetCode.Purpose.RESET
 
 
 def _safe_of(username: str) -> Safe | None:
@@ -36,20 +34,44 @@ def _safe_of(username: str) -> Safe | None:
     return getattr(user, "safe", None) if user is not None and hasattr(user, "safe") else None
 
 
+def apply_new_password(*, safe: Safe, password: str, actor, how: str, organisation=None, tell: str = "reset",
+                       sms: bool = True) -> None:
+    """Inside the caller's transaction, ``password`` already validated: the
+    owner's password is replaced (their other sessions end: Django's session
+    hash), a password waiting for its time is void, the journal says how, and
+    the owner is told (services/alerts.py)."""
+    from beffroi.safe.services.alerts import tell_owner
+    from beffroi.safe.services.assisted import supersede_waiting
+
+    user = safe.owner
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    supersede_waiting(safe, actor=actor)
+    record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation,
+                 action="safe.password_reset", label=how)
+    tell_owner(safe=safe, kind=tell, organisation=organisation, sms=sms)
+
+
 @transaction.atomic
 def reset_code_send(*, username: str) -> None:
+    from beffroi.notify.sms.caps import SmsRefused
     from beffroi.notify.sms.services import sms_enqueue
-    from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.services.phone import verified_phone
 
     safe = _safe_of(username)
-    if safe is None or not safe.has_phone:
-        return
-    code = "".join(secrets.choice("0123456789") for _ in range(6))
-    ResetCode.objects.filter(safe=safe, used_at__isnull=True).update(used_at=timezone.now())
-    ResetCode.objects.create(safe=safe, code_hash=_hash(safe.pk, code), expires_at=timezone.now() + timedelta(minutes=MINUTES))
-    sms_enqueue(to=safe_phone(safe), purpose="code",
-                text=f"Code pour choisir un nouveau mot de passe de votre coffre-fort : {code} (valable {MINUTES} min). "
-                     "Ne le donnez à personne.")
+    phone = verified_phone(safe) if safe is not None else ""
+    if not phone:
+        return  # no account, no mobile, or one never verified: the same answer
+    code = codes.numeric_code()
+    try:
+        sms_enqueue(to=phone, purpose="code", verified=True, account=f"safe:{safe.pk}", organisation=safe.opened_with,
+                    text=f"Code pour choisir un nouveau mot de passe de votre coffre-fort : {code} "
+                         f"(valable {MINUTES} min). Ne le donnez à personne.")
+    except SmsRefused:
+        return  # a cap of the day: the same answer, nothing sent
+    ResetCode.objects.filter(safe=safe, purpose=RESET, used_at__isnull=True).update(used_at=timezone.now())
+    ResetCode.objects.create(safe=safe, purpose=RESET, code_hash=codes.keyed_hash(RESET, safe.pk, code),
+                             expires_at=timezone.now() + timedelta(minutes=MINUTES))
 
 
 def reset_with_code(*, username: str, code: str, password: str) -> None:
@@ -59,17 +81,29 @@ def reset_with_code(*, username: str, code: str, password: str) -> None:
         current = None
         if safe is not None:
             current = (ResetCode.objects.select_for_update()
-                       .filter(safe=safe, used_at__isnull=True, expires_at__gt=timezone.now(), attempts__lt=ATTEMPTS)
+                       .filter(safe=safe, purpose=RESET, used_at__isnull=True, expires_at__gt=timezone.now(),
+                               attempts__lt=ATTEMPTS)
                        .order_by("-created_at").first())
-        if current is not None and hmac.compare_digest(current.code_hash, _hash(safe.pk, (code or "").strip())):
-            user = safe.owner
-            validate_password(password, user)
-            user.set_password(password)
-            user.save(update_fields=["password"])
+        if current is not None and codes.matches(current.code_hash, RESET, safe.pk, (code or "").strip()):
+            validate_password(password, safe.owner)
             current.used_at = timezone.now()
             current.save(update_fields=["used_at"])
-            record_event(safe=safe, key=safe_key(safe), actor=user, action="safe.password_reset", label="par code SMS")
+            # The code went to their mobile a moment ago: the push and the notice tell the rest.
+            apply_new_password(safe=safe, password=password, actor=safe.owner, how="par code SMS", sms=False)
             return
         if current is not None:
             ResetCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
     raise ValidationError(WRONG)
+
+
+@transaction.atomic
+def reset_with_recovery_code(*, username: str, code: str, password: str) -> None:
+    """The owner alone, with one of their printed recovery codes (spent)."""
+    from beffroi.safe.services.recovery import WRONG as WRONG_RECOVERY
+    from beffroi.safe.services.recovery import use_code
+
+    safe = _safe_of(username)
+    if safe is None or not use_code(safe, code):
+        raise ValidationError(WRONG_RECOVERY)
+    validate_password(password, safe.owner)  # refused: the code is not spent (rolled back)
+    apply_new_password(safe=safe, password=password, actor=safe.owner, how="avec un code de secours")

@@ -4,8 +4,10 @@ import pytest
 from PIL import Image
 
 from beffroi.core.models import Membership, Organisation
+from beffroi.notify.sms.models import SmsMessage
 from beffroi.safe.access import Viewer
 from beffroi.safe.services.accounts import safe_open
+from beffroi.safe.services.phone import phone_verify
 from conftest import make_staff, sign_in_with_second_factor
 
 PASSWORD = "Coffre-fort-2026!"
@@ -32,9 +34,24 @@ def association(commune):
     return Organisation.objects.create(kind=Organisation.Kind.ASSOCIATION, name="Secours solidaire", slug="secours")
 
 
+def sms_code(purpose: str) -> str:
+    """The 6-digit code of the latest SMS queued for ``purpose``, as its recipient reads it."""
+    text = SmsMessage.objects.filter(purpose=purpose).latest("created_at").text
+    return next(word for word in text.replace(")", " ").split() if word.isdigit() and len(word) == 6)
+
+
+def verify_phone(safe) -> None:
+    """Its owner types the code sent to the number (services/phone.py)."""
+    phone_verify(safe=safe, actor=safe.owner, code=sms_code("verify"))
+    safe.refresh_from_db()
+
+
 @pytest.fixture
 def beneficiary(commune):
-    return safe_open(username="marie.d", password=PASSWORD, first_name="Marie", phone="06 12 34 56 78").owner
+    """A beneficiary who opened their safe alone, and verified their mobile."""
+    safe = safe_open(username="marie.d", password=PASSWORD, first_name="Marie", phone="06 12 34 56 78")
+    verify_phone(safe)
+    return safe.owner
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_a_document_is_encrypted_at_rest_and_comes_back_whole(owner_client, bene
     preview = owner_client.get(f"/coffre/documents/{document.pk}/fichier/?apercu=1")
     assert preview["Content-Disposition"].startswith("inline;") and "sandbox" in preview["Content-Security-Policy"]
     actions = list(SafeEvent.objects.filter(safe=beneficiary.safe).order_by("seq").values_list("action", flat=True))
-    assert actions == ["safe.open", "document.upload", "document.download", "document.view"]
+    assert actions == ["safe.open", "safe.phone_verified", "document.upload", "document.download", "document.view"]
     assert verify_chain(beneficiary.safe) is None
 
 

@@ -104,7 +104,11 @@ def test_due_reminders_become_one_sms_each_exactly_once(beneficiary):
     assert hand_over_due(now=later) == 1  # the two-hour one
     assert hand_over_due(now=later) == 0  # never twice
     message = SmsMessage.objects.get(purpose="reminder")
-    assert message.tag == f"r{Reminder.objects.get(status='queued').pk}" and "Pôle emploi" in message.text
+    assert message.tag == f"r{Reminder.objects.get(status='queued').pk}"
+    # Fixed wording: the date and the hour, nothing written in the safe.
+    when = timezone.localtime(appointment.starts_at)
+    assert message.text == (f"Rappel : vous avez un rendez-vous le {when:%d/%m} à {when:%H}h{when:%M}. "
+                            "Détails dans votre coffre-fort.")
     # Moving the appointment cancels the pending reminders and schedules new ones.
     record_save(viewer=Viewer(beneficiary), safe=safe, kind="appointment", item=appointment,
                 data={"title": "Pôle emploi"}, starts_at=timezone.now() + timedelta(days=2), reminders=[60])
@@ -112,6 +116,8 @@ def test_due_reminders_become_one_sms_each_exactly_once(beneficiary):
 
 
 def test_reminders_handed_over_together_share_one_dated_sending_job(beneficiary):
+    # The verification code's sending job has run long ago.
+    DBTaskResult.objects.filter(task_path=dispatch_sms.module_path).delete()
     for i in range(5):
         record_save(viewer=Viewer(beneficiary), safe=beneficiary.safe, kind="appointment", data={"title": f"RDV {i}"},
                     starts_at=timezone.now() + timedelta(hours=2), reminders=[60])
@@ -155,7 +161,7 @@ def test_the_export_holds_everything(owner_client, beneficiary):
     manifest = json.loads(archive.read("manifeste.json"))
     assert manifest[0]["sha256"] == Document.objects.get().sha256
     journal = json.loads(archive.read("journal.json"))
-    assert [row["quoi"] for row in journal][:2] == ["Ouverture du coffre", "Document ajouté"]
+    assert [row["quoi"] for row in journal][:3] == ["Ouverture du coffre", "Numéro de mobile vérifié", "Document ajouté"]
 
 
 def test_deleting_the_account_destroys_its_keys(owner_client, beneficiary, django_capture_on_commit_callbacks):
@@ -208,11 +214,11 @@ def test_a_new_password_by_sms_code(client, beneficiary):
     from beffroi.safe.models import ResetCode
 
     assert client.post("/coffre/mot-de-passe-oublie/", {"username": "inconnu"}).status_code == 302
-    assert not SmsMessage.objects.exists()  # the same answer, nothing sent
+    assert not SmsMessage.objects.filter(purpose="code").exists()  # the same answer, nothing sent
     client.post("/coffre/mot-de-passe-oublie/", {"username": "MARIE.D"})
-    message = SmsMessage.objects.get()
+    message = SmsMessage.objects.get(purpose="code")
     code = next(word for word in message.text.split() if word.isdigit() and len(word) == 6)
-    assert code not in ResetCode.objects.get().code_hash
+    assert code not in ResetCode.objects.get(purpose="reset").code_hash
     new = "Un-nouveau-mot-de-passe-2026"
     wrong = client.post("/coffre/mot-de-passe-oublie/code/", {"username": "marie.d", "code": "12345x", "password": new})
     assert wrong.status_code == 400 and "Code incorrect" in wrong.content.decode()

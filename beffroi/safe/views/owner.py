@@ -15,20 +15,28 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from beffroi.core import throttle
 from beffroi.edge.bodies import await_body, large_body
 from beffroi.safe import forms
-from beffroi.safe.access import Viewer
+from beffroi.safe.access import Viewer, visible, visible_documents
+from beffroi.safe.auth import restriction
 from beffroi.safe.downloads import document_response, thumbnail_response
 from beffroi.safe.events import readable
 from beffroi.safe.keys import safe_key
-from beffroi.safe.models import Document, Folder, Link, SafeEvent
-from beffroi.safe.presenters import documents_listing, link_rows
+from beffroi.safe.models import Appointment, Contact, Document, Folder, Link, Note, SafeEvent
+from beffroi.safe.presenters import document_rows, documents_listing, link_rows
+from beffroi.safe.quota import room_bytes
 from beffroi.safe.services import documents as document_services
 from beffroi.safe.services.accounts import safe_open
+from beffroi.safe.services.assisted import waiting_reset, waiting_reset_cancel
 from beffroi.safe.services.links import link_answer, link_break, link_request, link_set_deposit, share_set
+from beffroi.safe.services.notices import notices_mark_seen, unseen_notices
+from beffroi.safe.services.records import read
 from beffroi.safe.uploads import (
     DETAILS_HEADER,
     FIELD,
+    MULTIPART_OVERHEAD,
+    NO_ROOM,
     EncryptingUploadHandler,
     UploadRefused,
     declared_length,
@@ -39,8 +47,16 @@ from beffroi.safe.uploads import (
 )
 
 
-def owner_required(view):
-    """Signed in, with a safe: the owner is the only one who reaches these pages."""
+def owner_required(view=None, *, restricted_ok: bool = False):
+    """Signed in, with a safe: the owner is the only one who reaches these pages.
+
+    A session opened with a waiting password (auth.py) reaches only the views
+    marked ``restricted_ok``, and sees there through the link of the
+    organisation that asked for it (``request.restricted``): what the safe
+    shares with that organisation, nothing more.
+    """
+    if view is None:
+        return lambda view: owner_required(view, restricted_ok=restricted_ok)
 
     @wraps(view)
     @never_cache
@@ -51,7 +67,13 @@ def owner_required(view):
         if safe is None:
             return render(request, "safe/no_safe.html", status=403)
         request.safe = safe
-        request.viewer = Viewer(request.user)
+        request.restricted = restriction(request)
+        if request.restricted is not None:
+            if not restricted_ok:  # the middleware refuses it first; this holds if it ever did not
+                return redirect("safe:home")
+            request.viewer = Viewer(request.user, request.restricted.link)
+        else:
+            request.viewer = Viewer(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -63,10 +85,23 @@ def _fail(request, exc: ValidationError, fallback: str):
     return redirect(fallback)
 
 
+# Opening a safe: per client address, and for everyone together (a flood from
+# many addresses); an unverified, unlinked safe also holds little (quota.py).
+OPENINGS_PER_ADDRESS = 5
+OPENINGS_PER_HOUR = 200
+
+
 def create_account(request):
-    """A beneficiary opens their own safe (no e-mail needed)."""
+    """A beneficiary opens their own safe (no e-mail needed). The answer shows
+    their recovery codes, once, to print."""
     form = forms.AccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        allowed = throttle.allow(request, scope="safe-open", limit=OPENINGS_PER_ADDRESS, window_seconds=3600) and (
+            throttle.allow(scope="safe-open-all", limit=OPENINGS_PER_HOUR, window_seconds=3600, identity="all"))
+        if not allowed:
+            form.add_error(None, "Trop de coffres ouverts depuis cette connexion : réessayez dans une heure, ou "
+                                 "demandez de l’aide à la mairie.")
+            return render(request, "safe/create_account.html", {"form": form}, status=429)
         try:
             safe = safe_open(**form.service_arguments())
         except ValidationError as exc:
@@ -74,14 +109,19 @@ def create_account(request):
         else:
             login(request, safe.owner, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Votre coffre-fort est ouvert. Vous seul y avez accès.")
-            return redirect("safe:home")
+            if safe.has_phone:
+                messages.info(request, safe.verification_refused or
+                              "Un code de vérification vient de partir vers votre mobile : tapez-le dans « Mon compte ».")
+            return render(request, "safe/recovery_codes.html", {"codes": safe.new_recovery_codes, "opening": True})
     status = 400 if form.is_bound else 200
     return render(request, "safe/create_account.html", {"form": form}, status=status)
 
 
-@owner_required
+@owner_required(restricted_ok=True)
 def home(request, folder_id=None):
     key = safe_key(request.safe)
+    if request.restricted is not None:
+        return _restricted_home(request, key)
     folder = get_object_or_404(Folder, safe=request.safe, pk=folder_id) if folder_id else None
     context = {
         "folder": folder,
@@ -89,8 +129,41 @@ def home(request, folder_id=None):
         "upload_form": forms.UploadForm(safe=request.safe, key=key, initial={"folder": folder.pk if folder else ""}),
         "folder_form": forms.FolderForm(),
         "max_mb": settings.SAFE_MAX_DOCUMENT_MB,
+        "notices": unseen_notices(request.safe, key),
+        "waiting": waiting_reset(request.safe),
     }
     return render(request, "safe/home.html", context)
+
+
+def _restricted_home(request, key):
+    """Signed in with the waiting password: only what is shared with the organisation that asked."""
+    viewer = request.viewer
+    context = {
+        "waiting": request.restricted,
+        "rows": document_rows(visible_documents(viewer).select_related("safe"), key),
+        "contacts": [read(c, key) for c in visible(viewer, Contact)],
+        "notes": [read(n, key) for n in visible(viewer, Note)],
+        "appointments": [(a, read(a, key)) for a in visible(viewer, Appointment)],
+    }
+    return render(request, "safe/restricted.html", context)
+
+
+@owner_required
+@require_POST
+def notices_seen(request):
+    notices_mark_seen(safe=request.safe, up_to=request.POST.get("jusqua", ""))
+    return redirect("safe:home")
+
+
+@owner_required
+@require_POST
+def waiting_cancel(request, waiting_id):
+    try:
+        waiting_reset_cancel(safe=request.safe, actor=request.user, waiting_id=waiting_id)
+    except ValidationError as exc:
+        return _fail(request, exc, reverse("safe:home"))
+    messages.success(request, "Mot de passe provisoire annulé : il n’ouvre plus rien. Votre mot de passe reste le même.")
+    return redirect("safe:home")
 
 
 @large_body(limit=max_multipart_bytes)
@@ -141,8 +214,12 @@ def begin_multipart(request, viewer, back: str):
     if refusal is not None:
         return None, refusal
     handler = EncryptingUploadHandler(request, safe_id=viewer.safe.pk, limit=max_document_bytes())
-    if handler.announced_too_big(declared_length(request)):
+    length = declared_length(request) or 0
+    if handler.announced_too_big(length):
         messages.error(request, too_heavy(handler.limit))
+        return None, _back(request, back, 413)
+    if length > room_bytes(viewer.safe) + MULTIPART_OVERHEAD:
+        messages.error(request, NO_ROOM)
         return None, _back(request, back, 413)
     request.upload_handlers = [handler]
     await_body(request)
@@ -175,7 +252,7 @@ def store_body(request, viewer, back: str):
     safe = viewer.safe
     try:
         upload = receive_body(request, safe_id=safe.pk, limit=max_document_bytes(),
-                              room=safe.quota_bytes - safe.used_bytes, name=details.get("filename", "")[:255])
+                              room=room_bytes(safe), name=details.get("filename", "")[:255])
     except UploadRefused as refused:
         messages.error(request, refused.message)
         return _back(request, back, refused.status)
@@ -238,13 +315,13 @@ def _apply_document_changes(request, document, data, name):
         document_services.document_set_expiry(viewer=viewer, document=document, expires_on=data["expires_on"])
 
 
-@owner_required
+@owner_required(restricted_ok=True)
 def document_file(request, document_id):
     document = get_object_or_404(Document, safe=request.safe, pk=document_id)
     return document_response(request, request.viewer, document, inline=request.GET.get("apercu") == "1")
 
 
-@owner_required
+@owner_required(restricted_ok=True)
 def document_thumbnail(request, document_id):
     document = get_object_or_404(Document, safe=request.safe, pk=document_id)
     return thumbnail_response(request.viewer, document)
@@ -294,13 +371,14 @@ def share(request, link_id):
     item = forms.owned_item(request.safe, kind, pk)
     if item is None:
         raise Http404
+    back = forms.safe_return(request.POST.get("retour")) or reverse("safe:links")  # on every path: never elsewhere
     try:
         share_set(viewer=request.viewer, link=link, item=item, shared=request.POST.get("partager") == "1",
                   label=forms.item_label(item, safe_key(request.safe)))
     except ValidationError as exc:
-        return _fail(request, exc, request.POST.get("retour") or reverse("safe:links"))
+        return _fail(request, exc, back)
     messages.success(request, "Partage enregistré.")
-    return redirect(forms.safe_return(request.POST.get("retour")) or reverse("safe:links"))
+    return redirect(back)
 
 
 @owner_required

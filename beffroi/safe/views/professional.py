@@ -9,6 +9,7 @@ open safes (``open_safes``) in the organisation they act for.
 from functools import wraps
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
@@ -17,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
@@ -31,7 +33,8 @@ from beffroi.safe.downloads import document_response
 from beffroi.safe.keys import safe_key
 from beffroi.safe.models import Appointment, Contact, Document, Link, Note
 from beffroi.safe.presenters import document_rows
-from beffroi.safe.services.accounts import password_reset_in_person, safe_open
+from beffroi.safe.services.accounts import safe_open
+from beffroi.safe.services.assisted import assisted_code_send, assisted_reset, assisted_reset_wait, waiting_reset
 from beffroi.safe.services.links import link_answer, link_break, link_confirm_with_code, link_propose
 from beffroi.safe.services.records import read
 from beffroi.safe.uploads import max_document_bytes, max_multipart_bytes
@@ -135,6 +138,8 @@ def propose(request):
         return redirect("safe:pro_safes")
     messages.success(request, "Lien proposé : le bénéficiaire l’accepte dans son coffre"
                      + (", ou vous donne le code reçu par SMS." if link.code_hash else "."))
+    if link.sms_refused:
+        messages.error(request, f"Le code n’a pas pu partir par SMS. {link.sms_refused}")
     return redirect("safe:pro_safes")
 
 
@@ -223,22 +228,86 @@ def deposit_body(request, link_id):
     return store_body(request, _viewer(request, link), reverse("safe:pro_safe", kwargs={"link_id": link.pk}))
 
 
+class AssistedForm(forms.Form):
+    password = forms.CharField(label="Nouveau mot de passe, tapé par le bénéficiaire",
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+class SmsProofForm(AssistedForm):
+    code = forms.CharField(label="Code reçu sur le mobile du bénéficiaire", max_length=6,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}))
+    field_order = ["code", "password"]
+
+
+class RecoveryProofForm(AssistedForm):
+    code = forms.CharField(label="Un code de secours du bénéficiaire", max_length=30,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}))
+    field_order = ["code", "password"]
+
+
+METHODS = {"sms": SmsProofForm, "secours": RecoveryProofForm, "attente": AssistedForm}
+
+
 @professional_required
 def reset_password(request, link_id):
+    """With the beneficiary present: a code on their verified mobile, one of
+    their recovery codes, or else a password that waits (services/assisted.py)."""
     link = _link(request, link_id)
-    form = ResetForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    method = request.POST.get("methode") if request.method == "POST" else None
+    if method is not None and method not in METHODS:
+        return render(request, "safe/pro_password.html", _reset_context(link), status=400)
+    forms_ = {name: cls(request.POST if name == method else None, prefix=name) for name, cls in METHODS.items()}
+    form = forms_.get(method)
+    if form is not None and form.is_valid():
+        password = form.cleaned_data["password"]
         try:
-            password_reset_in_person(actor=request.user, organisation=link.organisation, safe=link.safe,
-                                     password=form.cleaned_data["password"])
+            if method == "attente":
+                waiting = assisted_reset_wait(actor=request.user, organisation=link.organisation, safe=link.safe,
+                                              password=password)
+            else:
+                code = form.cleaned_data["code"]
+                assisted_reset(actor=request.user, organisation=link.organisation, safe=link.safe, password=password,
+                               sms_code=code if method == "sms" else "",
+                               recovery_code=code if method == "secours" else "")
         except ValidationError as exc:
-            form.add_error("password", exc)
+            form.add_error(None, exc)
         else:
-            messages.success(request, "Nouveau mot de passe enregistré. Le bénéficiaire le voit dans son journal.")
+            if method == "attente":
+                messages.success(request, "Mot de passe provisoire enregistré. Jusqu’au "
+                                 f"{date_format(timezone.localtime(waiting.opens_all_at), 'j F Y à H:i')}, il n’ouvre que "
+                                 f"ce que le coffre partage avec {link.organisation.name}. Le bénéficiaire est prévenu.")
+            else:
+                messages.success(request, "Nouveau mot de passe enregistré. Le bénéficiaire est prévenu et le voit "
+                                          "dans son journal.")
             return redirect("safe:pro_safe", link_id=link.pk)
-    return render(request, "safe/pro_password.html", {"form": form, "link": link}, status=400 if form.is_bound else 200)
+    status = 400 if form is not None else 200
+    return render(request, "safe/pro_password.html", _reset_context(link, **forms_), status=status)
 
 
-class ResetForm(forms.Form):
-    password = forms.CharField(label="Nouveau mot de passe, choisi par le bénéficiaire",
-                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+def _reset_context(link, **forms_) -> dict:
+    return {
+        "link": link,
+        "has_verified_phone": link.safe.has_phone and link.safe.phone_verified_at is not None,
+        "waiting": waiting_reset(link.safe),
+        "wait_hours": settings.SAFE_RESET_WAIT_HOURS,
+        "sms_form": forms_.get("sms") or SmsProofForm(prefix="sms"),
+        "recovery_form": forms_.get("secours") or RecoveryProofForm(prefix="secours"),
+        "wait_form": forms_.get("attente") or AssistedForm(prefix="attente"),
+    }
+
+
+@professional_required
+@require_POST
+def reset_code(request, link_id):
+    """A code to the beneficiary's verified mobile, for them to read out."""
+    link = _link(request, link_id)
+    try:
+        refused = assisted_code_send(actor=request.user, organisation=link.organisation, safe=link.safe)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if refused:
+            messages.error(request, f"Le code n’a pas pu partir. {refused}")
+        else:
+            messages.success(request, "Code envoyé au mobile du bénéficiaire : il est valable 10 minutes.")
+    return redirect("safe:pro_password", link_id=link.pk)

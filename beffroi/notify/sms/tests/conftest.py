@@ -21,3 +21,11 @@ def ovh(settings, fake_ovh):
     settings.SMS_TIMEOUT_SECONDS = 2.0
     settings.SMS_LEASE_SECONDS = 60
     return fake_ovh
+
+
+@pytest.fixture(autouse=True)
+def roomy_caps(settings):
+    """The outbox's tests send many messages to one number: caps far away
+    (test_caps.py sets its own and tests them)."""
+    settings.SMS_DAILY_MAX_PER_NUMBER = settings.SMS_DAILY_MAX_PER_ACCOUNT = 100_000
+    settings.SMS_DAILY_BUDGET_PER_ORGANISATION = settings.SMS_DAILY_BUDGET_PLATFORM = 100_000

@@ -15,7 +15,7 @@ TEXT = "Rappel : votre rendez-vous en mairie est demain à 9 h."
 
 
 def _enqueue(tag="rem-1", to="06 12 34 56 78", text=TEXT, purpose="reminder"):
-    return sms_enqueue(to=to, text=text, purpose=purpose, tag=tag)
+    return sms_enqueue(to=to, text=text, purpose=purpose, verified=True, tag=tag)
 
 
 def _reload(message) -> SmsMessage:

@@ -47,7 +47,7 @@ def _wait_for(predicate, timeout=10.0):
 
 @pytest.mark.django_db
 def test_a_message_is_queued_with_the_job_that_sends_it(commune):
-    message = sms_enqueue(to="07 12 34 56 78", text=f"  {TEXT}\r\n", organisation=commune, purpose="reminder")
+    message = sms_enqueue(to="07 12 34 56 78", text=f"  {TEXT}\r\n", organisation=commune, purpose="reminder", verified=True)
     assert message.to == "+33712345678" and message.text == TEXT
     assert message.status == "queued" and message.attempts == 0
     assert message.tag.startswith("sms-") and len(message.tag) == 20
@@ -57,12 +57,12 @@ def test_a_message_is_queued_with_the_job_that_sends_it(commune):
 
 @pytest.mark.django_db
 def test_a_tag_makes_enqueuing_idempotent():
-    first = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-42")
-    again = sms_enqueue(to="+33 6 12 34 56 78", text=TEXT, purpose="reminder", tag="rem-42")
+    first = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-42")
+    again = sms_enqueue(to="+33 6 12 34 56 78", text=TEXT, purpose="reminder", verified=True, tag="rem-42")
     assert again.pk == first.pk
     assert SmsMessage.objects.count() == 1 and _dispatch_jobs().count() == 1
     with pytest.raises(ValidationError) as refused:
-        sms_enqueue(to="0612345678", text="Autre chose", purpose="reminder", tag="rem-42")
+        sms_enqueue(to="0612345678", text="Autre chose", purpose="reminder", verified=True, tag="rem-42")
     assert refused.value.messages == ["Un autre SMS porte déjà l’étiquette « rem-42 »."]
 
 
@@ -79,7 +79,7 @@ def test_a_tag_makes_enqueuing_idempotent():
 )
 def test_what_cannot_be_sent_is_refused_in_french(fields, message):
     with pytest.raises(ValidationError) as refused:
-        sms_enqueue(**{"to": "0612345678", "text": TEXT, "purpose": "reminder", **fields})
+        sms_enqueue(**{"to": "0612345678", "text": TEXT, "purpose": "reminder", "verified": True, **fields})
     assert refused.value.messages == [message]
     assert not SmsMessage.objects.exists() and not _dispatch_jobs().exists()
 
@@ -87,7 +87,7 @@ def test_what_cannot_be_sent_is_refused_in_french(fields, message):
 @pytest.mark.django_db(transaction=True)
 def test_a_message_enqueued_in_a_rolled_back_transaction_is_never_sent(ovh):
     with pytest.raises(RuntimeError), transaction.atomic():
-        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
         assert SmsMessage.objects.count() == 1 and _dispatch_jobs().count() == 1
         raise RuntimeError("the caller's write failed")
     assert not SmsMessage.objects.exists() and not _dispatch_jobs().exists()
@@ -107,7 +107,7 @@ def test_nothing_leaves_before_the_callers_commit(ovh):
         connection.close()
 
     with transaction.atomic():
-        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
         thread = threading.Thread(target=dispatcher)
         thread.start()
         time.sleep(0.5)
@@ -123,7 +123,7 @@ def test_nothing_leaves_before_the_callers_commit(ovh):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_claim_is_committed_before_the_call_and_sent_only_once_accepted(ovh):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     ovh.stall_next(1, seconds=30, record=True)  # OVH keeps it, its answer is late
     done = {}
 
@@ -149,7 +149,7 @@ def test_the_claim_is_committed_before_the_call_and_sent_only_once_accepted(ovh)
 
 @pytest.mark.django_db
 def test_a_message_left_sending_is_taken_over_after_its_lease_only(ovh, settings):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     start = timezone.now()
     [claim] = claim_due(now=start, size=10)  # a worker claims it, then dies
     assert claim.attempts == 1 and claim.lease_end == start + timedelta(seconds=60)
@@ -163,7 +163,7 @@ def test_a_message_left_sending_is_taken_over_after_its_lease_only(ovh, settings
 
 @pytest.mark.django_db
 def test_a_late_outcome_does_not_overwrite_the_take_over(ovh):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     start = timezone.now()
     [stale] = claim_due(now=start, size=10)
     [current] = claim_due(now=start + timedelta(seconds=61), size=10)
@@ -180,7 +180,7 @@ def test_a_late_outcome_does_not_overwrite_the_take_over(ovh):
 
 @pytest.mark.django_db
 def test_a_message_taken_over_after_its_last_attempt_is_only_looked_up(ovh):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     SmsMessage.objects.filter(pk=message.pk).update(status="sending", attempts=6, next_attempt_at=timezone.now())
     assert dispatch_due() == {"claimed": 1, "failed": 1}
     message.refresh_from_db()
@@ -204,7 +204,7 @@ def test_the_lifecycle_refuses_every_other_move():
 
 @pytest.mark.django_db
 def test_a_run_leaves_a_job_for_the_next_retry(ovh):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     ovh.fail_next(1, status=503)
     _dispatch_jobs().delete()
     assert dispatch_sms.call() == {"claimed": 1, "retried": 1}
@@ -219,7 +219,7 @@ def test_a_run_leaves_a_job_for_the_next_retry(ovh):
 @pytest.mark.django_db
 def test_a_failed_run_plans_the_next_one_a_minute_later(settings):
     settings.SMS_BACKEND = "ovh"  # without its keys
-    sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     _dispatch_jobs().delete()
     with pytest.raises(ImproperlyConfigured):
         dispatch_sms.call()
@@ -243,7 +243,7 @@ def test_wrong_settings_are_reported_by_the_system_checks(settings):
 
 @pytest.mark.django_db
 def test_no_job_is_left_when_nothing_is_pending(ovh):
-    sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     _dispatch_jobs().delete()
     assert dispatch_sms.call() == {"claimed": 1, "sent": 1}
     assert not _dispatch_jobs().exists()
@@ -251,8 +251,8 @@ def test_no_job_is_left_when_nothing_is_pending(ovh):
 
 @pytest.mark.django_db
 def test_the_daily_maintenance_job_repairs_a_broken_chain_and_erases_old_texts(ovh, caplog):
-    stuck = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
-    old = sms_enqueue(to="0712345678", text=TEXT, purpose="reminder", tag="rem-2")
+    stuck = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
+    old = sms_enqueue(to="0712345678", text=TEXT, purpose="reminder", verified=True, tag="rem-2")
     SmsMessage.objects.filter(pk=old.pk).update(
         status="sent", next_attempt_at=None, created_at=timezone.now() - timedelta(days=31)
     )
@@ -275,13 +275,13 @@ def test_counts_per_organisation_since_a_date(commune, other_commune):
     now = timezone.now()
     statuses = ["sent", "sent", "failed", "queued", "sending"]
     for i, status in enumerate(statuses):
-        message = sms_enqueue(to="0612345678", text=TEXT, organisation=commune, purpose="reminder", tag=f"h-{i}")
+        message = sms_enqueue(to="0612345678", text=TEXT, organisation=commune, purpose="reminder", verified=True, tag=f"h-{i}")
         dated = None if status in ("sent", "failed") else now
         SmsMessage.objects.filter(pk=message.pk).update(status=status, next_attempt_at=dated)
-    old = sms_enqueue(to="0612345678", text=TEXT, organisation=commune, purpose="reminder", tag="h-old")
+    old = sms_enqueue(to="0612345678", text=TEXT, organisation=commune, purpose="reminder", verified=True, tag="h-old")
     SmsMessage.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=40))
-    sms_enqueue(to="0612345678", text=TEXT, organisation=other_commune, purpose="reminder", tag="d-1")
-    sms_enqueue(to="0612345678", text=TEXT, purpose="code", tag="p-1")
+    sms_enqueue(to="0612345678", text=TEXT, organisation=other_commune, purpose="reminder", verified=True, tag="d-1")
+    sms_enqueue(to="0612345678", text=TEXT, purpose="code", verified=True, tag="p-1")
 
     since = now - timedelta(days=30)
     assert sms_counts(commune, since) == SmsCounts(sent=2, failed=1, queued=2)
@@ -296,7 +296,7 @@ def test_counts_per_organisation_since_a_date(commune, other_commune):
 @pytest.mark.django_db
 def test_the_console_backend_writes_the_message_to_the_log(settings, caplog):
     settings.SMS_BACKEND = "console"
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     with caplog.at_level("INFO", logger="beffroi.sms"):
         assert dispatch_due() == {"claimed": 1, "sent": 1}
     assert "rem-1" in caplog.text and "+33612345678" in caplog.text and TEXT in caplog.text
@@ -308,8 +308,8 @@ def test_the_console_backend_writes_the_message_to_the_log(settings, caplog):
 def test_the_file_backend_appends_json_lines_and_finds_them_again(settings, tmp_path):
     settings.SMS_BACKEND = "file"
     settings.SMS_FILE_PATH = tmp_path / "sms" / "sms.jsonl"
-    first = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
-    sms_enqueue(to="0712345678", text="Deuxième message", purpose="reminder", tag="rem-2")
+    first = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
+    sms_enqueue(to="0712345678", text="Deuxième message", purpose="reminder", verified=True, tag="rem-2")
     start = timezone.now()
     [claim, _other] = claim_due(now=start, size=10)  # claimed, then the worker dies...
     FileBackend(path=settings.SMS_FILE_PATH).deliver([claim.outgoing], deadline=time.monotonic() + 10)  # ...after sending

@@ -83,7 +83,7 @@ def _status(message) -> str:
 
 
 def test_the_worker_sends_a_queued_message(fake_ovh, workers):
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     workers.start()
     assert _wait_for(lambda: _status(message) == "sent"), workers.logs()
     message.refresh_from_db()
@@ -95,7 +95,7 @@ def test_a_worker_killed_during_the_send_leaves_the_message_sent_exactly_once(fa
     # OVH receives the request and, after-acceptance, keeps the message; its
     # answer never reaches the worker, which is killed meanwhile.
     fake_ovh.stall_next(1, seconds=60, record=provider_had_it)
-    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag="rem-1")
+    message = sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag="rem-1")
     first = workers.start()
     assert _wait_for(lambda: fake_ovh.stats()["stalled"] == 1), workers.logs()
     workers.kill(first)
@@ -122,7 +122,7 @@ def test_two_workers_share_many_messages_without_sending_any_twice(fake_ovh, wor
     count = 300
     tags = [f"rem-{i}" for i in range(count)]
     for tag in tags:
-        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", tag=tag)
+        sms_enqueue(to="0612345678", text=TEXT, purpose="reminder", verified=True, tag=tag)
 
     assert _wait_for(lambda: SmsMessage.objects.filter(status="sent").count() == count, timeout=90), workers.logs()
     stats = fake_ovh.stats()

@@ -28,7 +28,7 @@ OWNER_PAGES = (
     "home", "folder", "document", "links", "journal", "my-data", "appointments", "appointment-new",
     "appointment-edit", "contacts", "contact-new", "contact-edit", "notes", "note-new", "account",
 )
-ANONYMOUS_PAGES = ("create-account", "forgot", "reset-code")
+ANONYMOUS_PAGES = ("create-account", "forgot", "reset-code", "recovery-reset")
 PRO_PAGES = ("pro-safes", "pro-open", "pro-safe", "pro-password")
 
 
@@ -70,6 +70,7 @@ def site(module_live_server, tmp_path_factory):
         "create-account": reverse("safe:create_account"),
         "forgot": reverse("safe:forgot"),
         "reset-code": reverse("safe:reset_code"),
+        "recovery-reset": reverse("safe:recovery_reset"),
         "account": reverse("safe:account"),
         "home": reverse("safe:home"),
         "folder": reverse("safe:folder", kwargs={"folder_id": folder.pk}),
@@ -221,6 +222,50 @@ def test_without_the_uploader_the_form_posts_the_file(request, site, new_page, o
     assert sent.headers["content-type"].startswith("multipart/form-data")
     assert page.get_by_role("link", name="Quittance d’octobre").is_visible()
     check_page(page, request.node.name)
+
+
+def test_the_recovery_codes_page(request, site, new_page, owner_state):
+    """New codes from « Mon compte »: shown once, with a button that prints them."""
+    page = new_page(site.url, storage_state=owner_state)
+    page.goto(site.pages["account"])
+    page.get_by_label("Votre mot de passe").fill(DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Créer de nouveaux codes à imprimer").click()
+    assert page.locator("ol code").count() == 5
+    assert page.get_by_role("button", name="Imprimer les codes").is_visible()
+    check_page(page, request.node.name)
+
+
+def test_a_waiting_password_opens_only_the_shared_page(request, site, new_page, owner_state):
+    """A professional set a password without the beneficiary's code: whoever signs in with it sees only
+    what is shared with the CCAS; the beneficiary sees the request on their home, and cancels it."""
+    from django.contrib.auth import get_user_model
+
+    from beffroi.safe.services.assisted import assisted_reset_wait, waiting_reset_cancel
+
+    owner = get_user_model().objects.get(username=DEMO_BENEFICIARY)
+    link = Link.objects.get(safe=owner.safe)
+    social_worker = get_user_model().objects.get(email="social@ccas-haisnes.demo")
+    provisional = "Provisoire-choisi-2026"
+    waiting = assisted_reset_wait(actor=social_worker, organisation=link.organisation, safe=owner.safe,
+                                  password=provisional)
+    try:
+        page = new_page(site.url)
+        page.goto(reverse("account_login"))
+        page.get_by_label("Adresse électronique ou identifiant").fill(DEMO_BENEFICIARY)
+        page.get_by_label("Mot de passe").fill(provisional)
+        page.get_by_role("button", name="Se connecter", exact=True).click()
+        page.wait_for_url("**" + reverse("safe:home"))
+        page.get_by_role("heading", name="Mon coffre-fort : accès limité").wait_for()
+        assert "Quittance de loyer" in page.content()  # shared through the folder
+        check_page(page, request.node.name + "-limited")
+
+        mine = new_page(site.url, storage_state=owner_state)
+        mine.goto(site.pages["home"])
+        assert mine.get_by_role("button", name="Annuler le mot de passe provisoire").is_visible()
+        check_page(mine, request.node.name + "-owner")
+    finally:
+        waiting_reset_cancel(safe=owner.safe, actor=owner, waiting_id=waiting.pk)
 
 
 def test_an_open_professional_page_closes_when_the_link_breaks(request, site, new_page, pro_state):
