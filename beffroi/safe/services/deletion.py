@@ -21,7 +21,8 @@ from beffroi.safe.keys import keyring
 from beffroi.safe.models import Document, Safe
 from beffroi.safe.services.documents import storage
 
-PENDING_FLAG = "rotation-pending"
+DELETED = "safe.delete"
+ROTATED = "safe.keyring_rotated"
 
 
 def safe_delete(*, safe: Safe, actor, password_checked: bool) -> None:
@@ -32,22 +33,23 @@ def safe_delete(*, safe: Safe, actor, password_checked: bool) -> None:
     with transaction.atomic():
         user = safe.owner
         safe.delete()  # folders, documents, records, links, shares, journal: by cascade
-        journal.record(actor=None, action="safe.delete", data={"safes_deleted": 1})
+        journal.record(actor=None, action=DELETED, data={"safes_deleted": 1})
         user.delete()
-        _mark_rotation_pending()
         transaction.on_commit(lambda: [storage().delete(name) for name in names])
 
 
-def _mark_rotation_pending() -> None:
-    from django.core.cache import caches
+def rotation_pending() -> bool:
+    """An account was deleted since the last rotation. Read from the journal
+    (append-only, in every backup) rather than kept as a flag that a cache
+    could lose."""
+    from beffroi.core.models import JournalEntry
 
-    caches["default"].set(PENDING_FLAG, True, None)
+    last = JournalEntry.objects.filter(action=ROTATED).order_by("-seq").values_list("seq", flat=True).first() or 0
+    return JournalEntry.objects.filter(action=DELETED, seq__gt=last).exists()
 
 
 def shred_retired_keys() -> dict:
     """Daily: destroy unreferenced former KEKs, then rotate if an account was deleted."""
-    from django.core.cache import caches
-
     ring = keyring()
     if settings.SAFE_KEYRING:
         # A keyring from a secret is rotated by whoever holds the secret.
@@ -59,10 +61,9 @@ def shred_retired_keys() -> dict:
             ring.destroy(kek_id)
             destroyed.append(kek_id)
     rotated = None
-    cache = caches["default"]
-    if cache.get(PENDING_FLAG):
+    if rotation_pending():
         rotated = ring.rotate()
-        cache.delete(PENDING_FLAG)
+        journal.record(actor=None, action=ROTATED, data={"kek": rotated})
     rewrapped = rewrap_safe_keys()
     return {"destroyed": destroyed, "rotated": rotated, "rewrapped": rewrapped}
 

@@ -40,12 +40,15 @@ def apply_new_password(*, safe: Safe, password: str, actor, how: str, organisati
     owner's password is replaced (their other sessions end: Django's session
     hash), a password waiting for its time is void, the journal says how, and
     the owner is told (services/alerts.py)."""
+    from beffroi.core.signin_limits import forget_account_failures
     from beffroi.safe.services.alerts import tell_owner
     from beffroi.safe.services.assisted import supersede_waiting
 
     user = safe.owner
     user.set_password(password)
     user.save(update_fields=["password"])
+    # The owner proved who they are: failures others made on the account no longer slow them.
+    forget_account_failures(user=user)
     supersede_waiting(safe, actor=actor)
     record_event(safe=safe, key=safe_key(safe), actor=actor, organisation=organisation,
                  action="safe.password_reset", label=how)
