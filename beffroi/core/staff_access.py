@@ -1,10 +1,14 @@
 """No back-office page without login, a second factor and a role in this commune."""
 
+from importlib import import_module
+
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import get_user, logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -16,6 +20,26 @@ BACKOFFICE_PREFIX = "/gestion/"
 def has_second_factor(request) -> bool:
     """True when this session was authenticated with a second factor."""
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+def staff_user(request):
+    """The person signed in on this request with a second factor in this
+    session, or None: the one test behind the back office, the
+    professionals' pages and the streams they follow."""
+    user = request.user
+    if not user.is_authenticated or not has_second_factor(request):
+        return None
+    return user
+
+
+def staff_user_for_session(session_key: str):
+    """``staff_user`` for a session cookie alone (a stream, outside Django's request cycle)."""
+    if not session_key:
+        return None
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request.user = get_user(request)
+    return staff_user(request)
 
 
 class StaffAccessMiddleware:
@@ -30,11 +54,11 @@ class StaffAccessMiddleware:
         return self.get_response(request)
 
     def check(self, request):
-        user = request.user
-        if not user.is_authenticated:
+        if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not has_second_factor(request):
-            if not Authenticator.objects.filter(user=user).exclude(type=Authenticator.Type.RECOVERY_CODES).exists():
+        user = staff_user(request)
+        if user is None:
+            if not Authenticator.objects.filter(user=request.user).exclude(type=Authenticator.Type.RECOVERY_CODES).exists():
                 messages.info(
                     request,
                     "Pour accéder à l’espace de gestion, activez d’abord une double authentification.",

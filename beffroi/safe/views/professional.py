@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from beffroi.core.staff_access import has_second_factor
+from beffroi.core.staff_access import staff_user
 from beffroi.edge.bodies import large_body
 from beffroi.notify.sms.selectors import sms_counts
 from beffroi.realtime import channels
@@ -48,7 +48,7 @@ def professional_required(view):
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not has_second_factor(request):
+        if staff_user(request) is None:
             messages.info(request, "Les coffres-forts s’ouvrent avec une double authentification : activez-la ou "
                                    "reconnectez-vous avec elle.")
             return redirect("mfa_index")
