@@ -7,8 +7,17 @@ class SafeConfig(AppConfig):
     verbose_name = "Coffre-fort numérique"
 
     def ready(self):
+        from django.db.models import Q
+
         from beffroi.core import maintenance
+        from beffroi.ops import facts
         from beffroi.safe.tasks import daily_upkeep, ensure_reminders_scheduled
 
         maintenance.register("safe", daily_upkeep)
         maintenance.register_chain("safe_reminders", ensure_reminders_scheduled)
+        facts.register_count(
+            "beffroi_safe_documents_damaged",
+            "Documents of the safes whose last integrity check failed (refused until a check passes).",
+            model="safe.Document",
+            where=Q(check_failed_at__isnull=False),
+        )

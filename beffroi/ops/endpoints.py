@@ -1,0 +1,78 @@
+"""/_sante and /_metriques, answered by the edge before the page cache and Django.
+
+On the event loop: a health check then still answers when Django's thread pool
+is wedged, and says which of its own checks failed; neither needs a commune
+for the host name, a session or a page from the cache.
+"""
+
+import asyncio
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+
+from beffroi.ops import metrics
+from beffroi.ops.health import Health
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/_sante"
+METRICS_PATH = "/_metriques"
+PATHS = frozenset({HEALTH_PATH, METRICS_PATH})
+SCRAPE_SECONDS = 10.0
+NO_STORE = [(b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff")]
+
+
+async def _respond(send, status: int, body: bytes, content_type: bytes, *, head: bool = False, extra=()) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *NO_STORE, *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _text(send, status: int, message: str, **kwargs) -> None:
+    await _respond(send, status, message.encode(), b"text/plain; charset=utf-8", **kwargs)
+
+
+class OpsEndpoints:
+    def __init__(self, *, hub, pages):
+        self.health = Health(hub=hub)
+        self._edge = metrics.watch_edge(pages=pages, hub=hub)
+        self._scrapes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ops-metrics")
+        self._scraping = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        head = scope["method"] == "HEAD"
+        if scope["method"] not in ("GET", "HEAD"):
+            return await _text(send, 405, "Méthode non autorisée : GET ou HEAD.", extra=[(b"allow", b"GET, HEAD")])
+        if scope["path"] == HEALTH_PATH:
+            status, body = await self.health.answer()
+            return await _respond(send, status, body, b"application/json", head=head)
+        await self.metrics(scope, send, head=head)
+
+    async def metrics(self, scope, send, *, head: bool) -> None:
+        token = settings.METRICS_TOKEN
+        if not token:
+            return await _text(send, 404, "Page introuvable.", head=head)
+        given = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+        if given is None:
+            return await _text(
+                send, 401, "Jeton requis : Authorization: Bearer <METRICS_TOKEN>.", head=head,
+                extra=[(b"www-authenticate", b'Bearer realm="metriques"')],
+            )
+        scheme, _, credential = given.partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(credential.strip(), token.encode()):
+            return await _text(send, 403, "Jeton refusé.", head=head)
+        if self._scraping is not None and not self._scraping.done():
+            return await _text(send, 503, "Lecture précédente des métriques toujours en cours.", head=head)
+        metrics.sample_edges()
+        loop = asyncio.get_running_loop()
+        self._scraping = loop.run_in_executor(self._scrapes, metrics.exposition)
+        try:
+            body = await asyncio.wait_for(asyncio.shield(self._scraping), SCRAPE_SECONDS)
+        except TimeoutError:
+            return await _text(send, 503, f"Métriques non lues en {SCRAPE_SECONDS:g} s.", head=head)
+        except Exception:
+            logger.exception("Lecture des métriques impossible")
+            return await _text(send, 503, "Métriques illisibles (base de données ?).", head=head)
+        await _respond(send, 200, body, metrics.CONTENT_TYPE.encode(), head=head)
