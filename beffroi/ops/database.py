@@ -8,7 +8,6 @@ apps declared (``beffroi.ops.facts``).
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -104,7 +103,6 @@ def _workers(now):
 
 class DatabaseCollector:
     def collect(self):
-        close_old_connections()  # this runs in a thread of its own: same care as a request's
         now = timezone.now()
         yield from _jobs(now)
         yield from _workers(now)

@@ -11,6 +11,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.db import connections
 
 from beffroi.ops import metrics
 from beffroi.ops.health import Health
@@ -32,6 +33,15 @@ async def _respond(send, status: int, body: bytes, content_type: bytes, *, head:
 
 async def _text(send, status: int, message: str, **kwargs) -> None:
     await _respond(send, status, message.encode(), b"text/plain; charset=utf-8", **kwargs)
+
+
+def _scrape() -> bytes:
+    # A connection of its own for each scrape, closed after it: nothing stays
+    # open between scrapes, and none outlives the process's database.
+    try:
+        return metrics.exposition()
+    finally:
+        connections.close_all()
 
 
 class OpsEndpoints:
@@ -67,7 +77,7 @@ class OpsEndpoints:
             return await _text(send, 503, "Lecture précédente des métriques toujours en cours.", head=head)
         metrics.sample_edges()
         loop = asyncio.get_running_loop()
-        self._scraping = loop.run_in_executor(self._scrapes, metrics.exposition)
+        self._scraping = loop.run_in_executor(self._scrapes, _scrape)
         try:
             body = await asyncio.wait_for(asyncio.shield(self._scraping), SCRAPE_SECONDS)
         except TimeoutError:

@@ -2,7 +2,8 @@
 
 Four checks, each bounded in time, run by the process that answers:
 
-- database: a trivial query, on a connection of its own;
+- database: a trivial query, on a new connection (that one can be opened is part
+  of the check);
 - worker: the age of the most recent worker heartbeat, against
   WORKER_HEARTBEAT_TIMEOUT (past it, the workers' jobs are given away);
 - hub: this process's event hub is running and has read the event log up to
@@ -57,28 +58,32 @@ def _elapsed_ms(started: float) -> float:
 # In the checks' threads ------------------------------------------------------------
 
 
-def read_database(alias: str) -> dict:
-    """One trivial query, then the two facts the other checks need."""
+def read_database() -> dict:
+    """One trivial query, then the two facts the other checks need. On a new
+    connection each time, closed after: that new connections can be opened
+    (PostgreSQL's max_connections) is part of what is checked."""
     from beffroi.core.models import WorkerHeartbeat
     from beffroi.realtime.models import Event
 
-    connection = connections[alias]
-    connection.close_if_unusable_or_obsolete()
+    connection = connections["default"]
     started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    elapsed = _elapsed_ms(started)
-    return {
-        "ms": elapsed,
-        "heartbeat": WorkerHeartbeat.objects.using(alias).aggregate(last=Max("seen_at"))["last"],
-        "head": Event.objects.using(alias).aggregate(last=Max("id"))["last"] or 0,
-    }
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        elapsed = _elapsed_ms(started)
+        return {
+            "ms": elapsed,
+            "heartbeat": WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"],
+            "head": Event.objects.aggregate(last=Max("id"))["last"] or 0,
+        }
+    finally:
+        connection.close()
 
 
-def probe_storage(alias: str) -> float:
+def probe_storage() -> float:
     """Write, read back and delete a few random bytes; milliseconds taken."""
-    storage = storages[alias]
+    storage = storages["private"]
     content = secrets.token_bytes(16)
     started = time.perf_counter()
     name = storage.save(f"{PROBE_DIRECTORY}/{secrets.token_hex(8)}", ContentFile(content))
@@ -109,12 +114,8 @@ class _Runner:
 
 
 class Health:
-    def __init__(
-        self, *, hub, database: str = "default", storage: str = "private", cache_seconds: float = CACHE_SECONDS
-    ):
+    def __init__(self, *, hub, cache_seconds: float = CACHE_SECONDS):
         self.hub = hub
-        self.database = database
-        self.storage = storage
         self.cache_seconds = cache_seconds
         self._db = _Runner("health-db")
         self._files = _Runner("health-storage")
@@ -155,7 +156,7 @@ class Health:
 
     async def _check_database(self) -> tuple[Result, dict | None]:
         try:
-            read = await self._db.run(read_database, self.database, timeout=CHECK_SECONDS)
+            read = await self._db.run(read_database, timeout=CHECK_SECONDS)
         except TimeoutError:
             return _failure(f"pas de réponse en {CHECK_SECONDS:g} s"), None
         except Exception as exc:
@@ -195,7 +196,7 @@ class Health:
         if time.monotonic() - self._storage_passed_at < STORAGE_PROBE_SECONDS:
             return self._storage_result
         try:
-            ms = await self._files.run(probe_storage, self.storage, timeout=CHECK_SECONDS)
+            ms = await self._files.run(probe_storage, timeout=CHECK_SECONDS)
         except TimeoutError:
             return _failure(f"pas de réponse en {CHECK_SECONDS:g} s")
         except Exception as exc:
