@@ -53,7 +53,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it times the whole request and sees the responses made of errors.
+    # The health check's probe that a thread of the pool is free (not logged).
+    "beffroi.ops.probe.ThreadPoolProbeMiddleware",
+    # Then: it times the whole request and sees the responses made of errors.
     "beffroi.ops.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -38,7 +38,7 @@ class EdgeApp:
                 session_cookie=settings.SESSION_COOKIE_NAME,
             )
             hub.listeners.append(self.pages.invalidate)
-        self.ops = OpsEndpoints(hub=hub, pages=self.pages)
+        self.ops = OpsEndpoints(hub=hub, pages=self.pages, django=django)
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]

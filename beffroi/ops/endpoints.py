@@ -1,20 +1,21 @@
 """/_sante and /_metriques, answered by the edge before the page cache and Django.
 
-On the event loop: a health check then still answers when Django's thread pool
-is wedged, and says which of its own checks failed; neither needs a commune
-for the host name, a session or a page from the cache.
+On the event loop, beside Django: when Django's thread pool is wedged, the
+health check still answers, and says so (its "django" check); neither path
+needs a commune for the host name, a session or a page from the cache.
 """
 
 import asyncio
 import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db import connections
 
 from beffroi.ops import metrics
-from beffroi.ops.health import Health
+from beffroi.ops.health import CHECKS, Health
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ def _scrape() -> bytes:
 
 
 class OpsEndpoints:
-    def __init__(self, *, hub, pages):
-        self.health = Health(hub=hub)
+    def __init__(self, *, hub, pages, django):
+        self.health = Health(hub=hub, django=django)
         self._edge = metrics.watch_edge(pages=pages, hub=hub)
         self._scrapes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ops-metrics")
         self._scraping = None
@@ -56,9 +57,21 @@ class OpsEndpoints:
         if scope["method"] not in ("GET", "HEAD"):
             return await _text(send, 405, "Méthode non autorisée : GET ou HEAD.", extra=[(b"allow", b"GET, HEAD")])
         if scope["path"] == HEALTH_PATH:
-            status, body = await self.health.answer()
-            return await _respond(send, status, body, b"application/json", head=head)
+            return await self.health_check(scope, send, head=head)
         await self.metrics(scope, send, head=head)
+
+    async def health_check(self, scope, send, *, head: bool) -> None:
+        # "?sauf=worker": the status leaves the worker out (still shown). For a
+        # load balancer: the workers are shared, and pages are served without
+        # them; a stale worker must not take every web machine out at once.
+        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("sauf", [])
+        leave_out = frozenset(name for value in values for name in value.split(",") if name)
+        unknown = sorted(leave_out - set(CHECKS))
+        if unknown:
+            names = ", ".join(CHECKS)
+            return await _text(send, 400, f"Vérification inconnue : {unknown[0][:40]} (connues : {names}).", head=head)
+        status, body = await self.health.answer(leave_out=leave_out)
+        await _respond(send, status, body, b"application/json", head=head)
 
     async def metrics(self, scope, send, *, head: bool) -> None:
         token = settings.METRICS_TOKEN

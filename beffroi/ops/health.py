@@ -1,6 +1,6 @@
 """The health check a load balancer and the monitoring ask each web process.
 
-Four checks, each bounded in time, run by the process that answers:
+Five checks, each bounded in time, run by the process that answers:
 
 - database: a trivial query, on a new connection (that one can be opened is part
   of the check);
@@ -10,7 +10,9 @@ Four checks, each bounded in time, run by the process that answers:
   its last id (woken up once, then given a moment to catch up);
 - storage: a small file written, read back and deleted in the private
   storage; a passed probe is reused for STORAGE_PROBE_SECONDS (on an object
-  store each probe is three paid requests).
+  store each probe is three paid requests);
+- django: a request sent through the WSGI bridge is answered by a thread of
+  Django's pool (all of them stuck, or busy for longer, fails it).
 
 The result is shared by the requests that arrive while it is computed, and
 reused for CACHE_SECONDS: a flood of requests costs at most one run a second.
@@ -32,10 +34,18 @@ from django.db import connections
 from django.db.models import Max
 from django.utils import timezone
 
+from beffroi.ops.probe import PROBE_PATH
+
+CHECKS = ("database", "worker", "hub", "storage", "django")
 CHECK_SECONDS = 2.0
 CACHE_SECONDS = 1.0
 STORAGE_PROBE_SECONDS = 30.0
 PROBE_DIRECTORY = "_sante"
+PROBE_SCOPE = {
+    "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+    "path": PROBE_PATH, "raw_path": PROBE_PATH.encode(), "root_path": "", "query_string": b"",
+    "headers": [(b"host", b"localhost")], "client": None, "server": None,
+}
 
 
 @dataclass
@@ -114,21 +124,30 @@ class _Runner:
 
 
 class Health:
-    def __init__(self, *, hub, cache_seconds: float = CACHE_SECONDS):
+    def __init__(self, *, hub, django, cache_seconds: float = CACHE_SECONDS):
         self.hub = hub
+        self.django = django
         self.cache_seconds = cache_seconds
         self._db = _Runner("health-db")
         self._files = _Runner("health-storage")
-        self._last: tuple[float, int, bytes] | None = None
+        self._last: tuple[float, dict[str, Result]] | None = None
         self._running: asyncio.Future | None = None
         self._storage_passed_at = -STORAGE_PROBE_SECONDS
         self._storage_result = Result(True)
 
-    async def answer(self) -> tuple[int, bytes]:
-        """(HTTP status, JSON body): 200 when every check passed, 503 otherwise."""
+    async def answer(self, *, leave_out: frozenset[str] = frozenset()) -> tuple[int, bytes]:
+        """(HTTP status, JSON body): 200 when every check passed but those left
+        out (still shown), 503 otherwise."""
+        checks = await self.checks()
+        failed = [name for name, result in checks.items() if not result.ok and name not in leave_out]
+        body = {"status": "fail" if failed else "ok", "failed": failed}
+        body["checks"] = {name: result.as_dict() for name, result in checks.items()}
+        return 503 if failed else 200, json.dumps(body, ensure_ascii=False).encode()
+
+    async def checks(self) -> dict[str, Result]:
         last = self._last
         if last is not None and time.monotonic() - last[0] < self.cache_seconds:
-            return last[1], last[2]
+            return last[1]
         if self._running is None:
             self._running = asyncio.ensure_future(self._run())
             self._running.add_done_callback(self._finished)
@@ -138,21 +157,19 @@ class Health:
     def _finished(self, _future) -> None:
         self._running = None
 
-    async def _run(self) -> tuple[int, bytes]:
-        (database, read), storage = await asyncio.gather(self._check_database(), self._check_storage())
+    async def _run(self) -> dict[str, Result]:
+        (database, read), storage, django = await asyncio.gather(
+            self._check_database(), self._check_storage(), self._check_django()
+        )
         checks = {
             "database": database,
             "worker": self._check_worker(read),
             "hub": await self._check_hub(read),
             "storage": storage,
+            "django": django,
         }
-        failed = [name for name, result in checks.items() if not result.ok]
-        body = {"status": "fail" if failed else "ok", "failed": failed}
-        body["checks"] = {name: result.as_dict() for name, result in checks.items()}
-        status = 503 if failed else 200
-        answer = (status, json.dumps(body, ensure_ascii=False).encode())
-        self._last = (time.monotonic(), *answer)
-        return answer
+        self._last = (time.monotonic(), checks)
+        return checks
 
     async def _check_database(self) -> tuple[Result, dict | None]:
         try:
@@ -204,3 +221,26 @@ class Health:
         self._storage_passed_at = time.monotonic()
         self._storage_result = Result(True, {"ms": ms})
         return self._storage_result
+
+    async def _check_django(self) -> Result:
+        """The probe through the WSGI bridge (``beffroi.ops.probe``). Cancelled
+        when late, so it leaves the pool's queue: probes never pile up there."""
+        answered = {}
+        started = time.perf_counter()
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                answered["status"] = message["status"]
+
+        try:
+            await asyncio.wait_for(self.django(dict(PROBE_SCOPE), receive, send), CHECK_SECONDS)
+        except TimeoutError:
+            return _failure(f"aucun fil de Django libre en {CHECK_SECONDS:g} s")
+        except Exception as exc:
+            return _failure("Django n’a pas répondu", exception=type(exc).__name__)
+        if answered.get("status") != 200:
+            return _failure(f"réponse {answered.get('status')} au lieu de 200")
+        return Result(True, {"ms": _elapsed_ms(started)})

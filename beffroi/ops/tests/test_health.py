@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from beffroi.core.management.commands.worker import beat
 from beffroi.core.models import WorkerHeartbeat
+from beffroi.edge.app import django_app
 from beffroi.info.tests.helpers import published
 from beffroi.ops.health import Health
 from beffroi.realtime.hub import Hub
 
-CHECKS = {"database", "worker", "hub", "storage"}
+CHECKS = {"database", "worker", "hub", "storage", "django"}
 
 
 def _health(server, **kwargs):
@@ -144,12 +145,14 @@ def test_an_unreachable_database_fails(worker_alive, tmp_path):
         # No LISTEN connection: this hub lives a few milliseconds.
         hub = Hub(poll_seconds=0.25, keepalive_seconds=20, backend="inprocess")
         await hub.start()
-        health = Health(hub=hub)
+        django = django_app()
+        health = Health(hub=hub, django=django)
         await asyncio.get_running_loop().run_in_executor(health._db.pool, _lead_nowhere, tmp_path)
         try:
             return await health.answer()
         finally:
             await hub.stop()
+            await asyncio.to_thread(django.close)
 
     status, body = asyncio.run(check())
     assert status == 503
@@ -159,6 +162,49 @@ def test_an_unreachable_database_fails(worker_alive, tmp_path):
     assert "injoignable" in answer["checks"]["database"]["error"]
     assert answer["checks"]["hub"]["ok"] is True
     assert answer["checks"]["storage"]["ok"] is True
+    assert answer["checks"]["django"]["ok"] is True
+
+
+def test_a_wedged_thread_pool_fails_then_recovers(server, worker_alive, settings):
+    """Every thread of Django's pool stuck in a view: the check, answered on
+    the event loop, still answers, and names it."""
+    from beffroi.ops.tests import hanging_urls
+
+    settings.ROOT_URLCONF = "beffroi.ops.tests.hanging_urls"
+    hanging_urls.release.clear()
+    stuck = [
+        threading.Thread(target=requests.get, args=(server.url + "/test/bloque/",), kwargs={"timeout": 40})
+        for _ in range(settings.WEB_THREADS)
+    ]
+    for thread in stuck:
+        thread.start()
+    try:
+        for _ in stuck:
+            assert hanging_urls.entered.acquire(timeout=15)
+        response = _health(server)
+        assert response.status_code == 503
+        body = response.json()
+        assert body["failed"] == ["django"]
+        assert "fil de Django" in body["checks"]["django"]["error"]
+    finally:
+        hanging_urls.release.set()
+        for thread in stuck:
+            thread.join(timeout=40)
+    assert _health(server).status_code == 200
+
+
+def test_a_load_balancer_may_leave_the_shared_worker_out(server):
+    """No worker: the site still serves pages; "?sauf=worker" keeps the status
+    to what this process needs, and still shows the worker's state."""
+    assert _health(server).status_code == 503
+    response = _health(server, params={"sauf": "worker"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["failed"] == []
+    assert body["checks"]["worker"]["ok"] is False
+    unknown = _health(server, params={"sauf": "base"})
+    assert unknown.status_code == 400
+    assert "Vérification inconnue" in unknown.text
 
 
 def test_other_methods_are_refused(server):

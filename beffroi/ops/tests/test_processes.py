@@ -35,7 +35,7 @@ class Server:
         self.port = probe.getsockname()[1]
         probe.close()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "beffroi.asgi:application",
