@@ -60,6 +60,10 @@ PAGE_CACHE_MISSES = Counter(
 PAGE_CACHE_ENTRIES = Gauge(
     "beffroi_page_cache_entries", "Pages kept by the page caches.", registry=LOCAL, multiprocess_mode="livesum"
 )
+PAGE_CACHE_BYTES = Gauge(
+    "beffroi_page_cache_bytes", "Memory held by the page caches' pages, in bytes (PAGE_CACHE_MAX_BYTES each).",
+    registry=LOCAL, multiprocess_mode="livesum",
+)
 STREAMS_OPEN = Gauge(
     "beffroi_sse_streams_open", "Event streams (SSE) open.", registry=LOCAL, multiprocess_mode="livesum"
 )
@@ -103,7 +107,7 @@ def sample_edges() -> None:
     """Copy the edge's counters into the metrics. Plain reads of ints and
     lengths: safe from any thread."""
     with _sample_lock:
-        entries = streams = 0
+        entries = size = streams = 0
         for source in list(_sources):
             pages = source.pages
             if pages is not None:
@@ -112,8 +116,10 @@ def sample_edges() -> None:
                 PAGE_CACHE_MISSES.inc(max(0, misses - source.misses))
                 source.hits, source.misses = hits, misses
                 entries += len(pages.entries)
+                size += pages.size
             streams += len(source.hub.streams)
         PAGE_CACHE_ENTRIES.set(entries)
+        PAGE_CACHE_BYTES.set(size)
         STREAMS_OPEN.set(streams)
 
 

@@ -10,10 +10,12 @@ and sees the responses that the others made of errors.
 import logging
 import time
 
+from beffroi.edge.wsgi import CONTINUE_HEADER, PREFLIGHT_ENVIRON
 from beffroi.ops import metrics
 from beffroi.ops.routes import route_of
 
 logger = logging.getLogger("beffroi.request")
+_CONTINUE = CONTINUE_HEADER.decode()
 
 
 def _finished(request, status: int, started: float, size: int) -> None:
@@ -80,6 +82,10 @@ class RequestLogMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
+        if request.META.get(PREFLIGHT_ENVIRON) and response.has_header(_CONTINUE):
+            # The edge asked whether to receive a large body, and may: the
+            # request itself comes next (a refusal is the visitor's answer).
+            return response
         if not response.streaming:
             _finished(request, response.status_code, started, len(response.content))
         elif not getattr(response, "is_async", False):

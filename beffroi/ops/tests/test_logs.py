@@ -6,6 +6,7 @@ import logging
 import secrets
 
 import pytest
+import requests
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.utils.log import log_response
@@ -92,3 +93,16 @@ def test_a_streamed_download_is_written_once_it_ended_with_its_size(owner_client
     assert line["status"] == 200
     assert line["bytes"] == size > 0
     assert str(document.pk) not in json.dumps(line)
+
+
+def test_a_large_body_is_written_once_not_for_the_edges_preflight(live_server_asgi, json_lines):
+    """Over 1 MiB, the edge asks Django before it receives the body (a
+    preflight); only the request itself makes a line."""
+    token = secrets.token_urlsafe(24)
+    body = b"x" * (2 << 20)
+    response = requests.post(
+        f"{live_server_asgi.url}/suivi/{token}/", data=body, headers={"Content-Type": "application/octet-stream"},
+        timeout=30,
+    )
+    lines = _request_lines(json_lines())
+    assert [(line["route"], line["status"]) for line in lines] == [("reports:follow", response.status_code)]

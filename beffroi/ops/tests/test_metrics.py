@@ -103,6 +103,8 @@ def test_cached_pages_and_open_streams_are_counted(live_server_asgi, with_token)
         during = samples(scrape(live_server_asgi).text)
     assert value(during, "beffroi_page_cache_hits_total") - value(before, "beffroi_page_cache_hits_total") >= 2
     assert value(during, "beffroi_page_cache_entries") >= 1
+    # (Servers of earlier tests may still be in this process's memory: at least.)
+    assert value(during, "beffroi_page_cache_bytes") >= live_server_asgi.app.pages.size > 0
     assert value(during, "beffroi_sse_streams_open") == 1
 
 
