@@ -70,7 +70,11 @@ class OpsEndpoints:
         if unknown:
             names = ", ".join(CHECKS)
             return await _text(send, 400, f"Vérification inconnue : {unknown[0][:40]} (connues : {names}).", head=head)
-        status, body = await self.health.answer(leave_out=leave_out)
+        try:
+            status, body = await self.health.answer(leave_out=leave_out)
+        except Exception:
+            logger.exception("Vérification de santé impossible")
+            status, body = 503, b'{"status": "fail", "failed": ["health"], "checks": {}}'
         await _respond(send, status, body, b"application/json", head=head)
 
     async def metrics(self, scope, send, *, head: bool) -> None:
@@ -91,6 +95,7 @@ class OpsEndpoints:
         metrics.sample_edges()
         loop = asyncio.get_running_loop()
         self._scraping = loop.run_in_executor(self._scrapes, _scrape)
+        self._scraping.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
             body = await asyncio.wait_for(asyncio.shield(self._scraping), SCRAPE_SECONDS)
         except TimeoutError:

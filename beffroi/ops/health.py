@@ -120,6 +120,8 @@ class _Runner:
         if self.pending is not None and not self.pending.done():
             raise TimeoutError
         self.pending = asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
+        # A late run's error is read here, not reported again when forgotten.
+        self.pending.add_done_callback(lambda done: done.cancelled() or done.exception())
         return await asyncio.wait_for(asyncio.shield(self.pending), timeout)
 
 
