@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Count, Q
+from django.db.models import Count, DateTimeField, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
@@ -31,22 +31,29 @@ class CountFact:
     model: str  # "app_label.ModelName"
     labels: dict[str, str] = field(default_factory=dict)  # label → field ("organisation__slug")
     where: Q | None = None
-    today: str | None = None  # a date-time field: rows since local midnight only
+    today: str | None = None  # a date or date-time field: today's rows only (local time)
+    total: str | None = None  # a numeric field to add up, instead of counting rows
 
     def family(self, now: datetime) -> GaugeMetricFamily:
-        rows = apps.get_model(self.model).objects.all()
+        model = apps.get_model(self.model)
+        rows = model.objects.all()
         if self.where is not None:
             rows = rows.filter(self.where)
         if self.today:
-            midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-            rows = rows.filter(**{f"{self.today}__gte": midnight})
+            local = timezone.localtime(now)
+            if isinstance(model._meta.get_field(self.today), DateTimeField):
+                midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+                rows = rows.filter(**{f"{self.today}__gte": midnight})
+            else:
+                rows = rows.filter(**{self.today: local.date()})
+        measure = Sum(self.total) if self.total else Count("pk")
         family = GaugeMetricFamily(self.name, self.documentation, labels=list(self.labels))
         if not self.labels:
-            family.add_metric([], rows.count())
+            family.add_metric([], rows.aggregate(_n=measure)["_n"] or 0)
             return family
         fields = list(self.labels.values())
-        for row in rows.order_by().values(*fields).annotate(_n=Count("pk")):
-            family.add_metric(["" if row[f] is None else str(row[f]) for f in fields], row["_n"])
+        for row in rows.order_by().values(*fields).annotate(_n=measure):
+            family.add_metric(["" if row[f] is None else str(row[f]) for f in fields], row["_n"] or 0)
         return family
 
 
@@ -61,12 +68,14 @@ def register_count(
     labels: dict[str, str] | None = None,
     where: Q | None = None,
     today: str | None = None,
+    total: str | None = None,
 ) -> None:
-    """Expose ``name`` (a gauge): rows of ``model`` matching ``where``, counted
-    per value of the ``labels`` fields. Registering a name again replaces it."""
+    """Expose ``name`` (a gauge): rows of ``model`` matching ``where`` (and of
+    today, by the ``today`` field), counted, or their ``total`` field added
+    up, per value of the ``labels`` fields. Registering a name again replaces it."""
     if not _NAME.match(name) or not all(_NAME.match(label) for label in labels or {}):
         raise ValueError(f"Nom de métrique ou d’étiquette invalide : {name}")
-    _facts[name] = CountFact(name, documentation, model, dict(labels or {}), where, today)
+    _facts[name] = CountFact(name, documentation, model, dict(labels or {}), where, today, total)
 
 
 def families(now: datetime):

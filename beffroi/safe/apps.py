@@ -21,3 +21,9 @@ class SafeConfig(AppConfig):
             model="safe.Document",
             where=Q(check_failed_at__isnull=False),
         )
+        facts.register_count(
+            "beffroi_safe_stored_bytes",
+            "Space the safes' documents take (the originals' sizes, as counted against the quotas).",
+            model="safe.Safe",
+            total="used_bytes",
+        )

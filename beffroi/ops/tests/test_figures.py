@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from beffroi.core.management.commands.worker import beat
 from beffroi.core.models import WorkerHeartbeat
 from beffroi.notify.sms.models import SmsMessage
-from beffroi.ops import metrics
+from beffroi.ops import facts, metrics
 from beffroi.ops.tests.test_metrics import samples, value
 from beffroi.safe.models import Document
 from beffroi.safe.services.documents import integrity_check
@@ -59,7 +59,21 @@ def test_documents_found_damaged_by_the_integrity_check(owner_client):  # noqa: 
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     assert integrity_check()["failed"] == 1
-    assert value(figures(), "beffroi_safe_documents_damaged") == 1
+    found = figures()
+    assert value(found, "beffroi_safe_documents_damaged") == 1
+    assert value(found, "beffroi_safe_stored_bytes") == sum(Document.objects.values_list("size", flat=True)) > 0
+
+
+def test_a_count_of_today_by_a_date_field(owner_client):  # noqa: F811
+    """``today`` on a date field (a day's counter) keeps that day's rows."""
+    upload(owner_client, pdf_bytes(), expires_on=timezone.localdate().isoformat())
+    upload(owner_client, pdf_bytes("DEMAIN"), expires_on=(timezone.localdate() + timedelta(days=1)).isoformat())
+    facts.register_count("test_documents_expiring_today", "Test.", model="safe.Document", today="expires_on")
+    try:
+        assert Document.objects.count() == 2
+        assert value(figures(), "test_documents_expiring_today") == 1
+    finally:
+        del facts._facts["test_documents_expiring_today"]
 
 
 def _finished(task_path, status, return_value, *, ago=timedelta(minutes=5)):
