@@ -3,8 +3,9 @@
 The line says what a visitor did without saying who: method, route name,
 view group, status, duration, bytes, and the commune's id. Never the path or
 the query string (they hold capability tokens), the client's address, its user
-agent or the account. The first middleware: it times everything below it,
-and sees the responses that the others made of errors.
+agent or the account. At the top of MIDDLEWARE (after the health check's
+probe): it times everything below it, and sees the responses that the others
+made of errors.
 """
 
 import logging
