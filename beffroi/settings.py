@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from beffroi.env import env, env_bool, env_int, env_list, generated_secret
 
@@ -52,6 +53,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The health check's probe that a thread of the pool is free (not logged).
+    "beffroi.ops.probe.ThreadPoolProbeMiddleware",
+    # Then: it times the whole request and sees the responses made of errors.
+    "beffroi.ops.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "beffroi.core.tenancy.TenantMiddleware",
@@ -444,17 +449,41 @@ JOURNAL_KEYS = env("JOURNAL_KEYS")
 # Append-only file of the journal's anchors (its head, written at least daily).
 JOURNAL_ANCHOR_PATH = Path(env("JOURNAL_ANCHOR_PATH", str(VAR_DIR / "journal" / "anchors.jsonl")))
 
-# --- Logging: no IP address, no user agent ----------------------------------
+# --- Operations: health check, metrics, logs -----------------------------------
 
+# /_sante answers every load balancer and monitor without a token (no secret,
+# no personal data in it). /_metriques (Prometheus) needs this token, sent as
+# "Authorization: Bearer <token>"; empty: it answers 404. 32 characters at least.
+METRICS_TOKEN = env("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN : 32 caractères au moins (secrets.token_urlsafe(32)).")
+
+# --- Logging: no IP address, no user agent, no path ---------------------------
+
+# "plain" for a terminal (make run), "json" in production: one JSON object a
+# line, for the journal and log shippers (beffroi/ops/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT : « plain » ou « json ».")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "beffroi.ops.logs.JsonFormatter"},
+    },
+    # Django names the path in some lines; paths hold capability tokens.
+    "filters": {"hide_paths": {"()": "beffroi.ops.logs.HidePaths"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["hide_paths"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.security.DisallowedHost": {"handlers": [], "propagate": False},
+        # uvicorn's own lines in the same format; never its access log (addresses).
+        "uvicorn": {"handlers": ["console"], "propagate": False},
+        "uvicorn.access": {"handlers": [], "propagate": False},
     },
 }
 ADMINS = [("Exploitation", a) for a in env_list("ADMIN_EMAILS")]

@@ -10,6 +10,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from beffroi.edge.pagecache import PageCache
 from beffroi.edge.streams import ROUTES
 from beffroi.edge.wsgi import WSGIBridge
+from beffroi.ops.endpoints import PATHS as OPS_PATHS
+from beffroi.ops.endpoints import OpsEndpoints
 from beffroi.realtime.hub import Hub
 from beffroi.realtime.sse import StreamsApp
 
@@ -36,12 +38,15 @@ class EdgeApp:
                 session_cookie=settings.SESSION_COOKIE_NAME,
             )
             hub.listeners.append(self.pages.invalidate)
+        self.ops = OpsEndpoints(hub=hub, pages=self.pages, django=django)
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
         if kind == "http":
             if scope["path"].startswith("/flux/"):
                 return await self.streams(scope, receive, send)
+            if scope["path"] in OPS_PATHS:  # health check, metrics
+                return await self.ops(scope, receive, send)
             if self.pages is not None:
                 return await self.pages(scope, receive, send)
             return await self.django(scope, receive, send)
