@@ -1,54 +1,41 @@
-"""How journal actions read in French, for the people who consult the journal."""
+"""How journal actions read in French, for the people who consult the journal.
+
+An action is ``noun.verb`` (``sector.create``). The core names its own nouns
+and the common verbs; each app declares the rest in its ``AppConfig.ready()``
+(``declare(nouns=…, verbs=…, actions=…)``), the way it declares its URLs, and
+``actions`` gives a whole label where noun and verb do not read well.
+"""
 
 VERBS = {
     "create": "création",
     "update": "modification",
     "delete": "suppression",
-    "publish": "publication",
-    "schedule": "programmation",
-    "unschedule": "déprogrammation",
-    "withdraw": "retrait",
-    "expire": "expiration",
-    "to_draft": "retour au brouillon",
-    "acknowledge": "prise en compte",
-    "start": "début du traitement",
-    "resolve": "résolution",
-    "reject": "rejet",
-    "mark_duplicate": "doublon",
-    "transfer": "transfert",
-    "reopen": "réouverture",
-    "assign": "attribution",
-    "reply": "réponse publique",
-    "note": "note interne",
-    "question": "question à l’auteur",
-    "photo": "photo",
-    "moderate": "publication",
-    "escalate": "relance",
-    "purge": "effacement",
     "seal": "scellement des entrées antérieures à la clé",
 }
 NOUNS = {
-    "post": "publication",
-    "topic": "thème",
-    "sector": "quartier",
-    "service": "service",
-    "screen": "panneau",
     "organisation": "commune",
     "domain": "nom de domaine",
     "membership": "rattachement",
-    "report": "signalement",
-    "open311_client": "client Open311",
-    "category": "catégorie de signalement",
-    "routingrule": "règle d’orientation",
-    "categoryquestion": "question d’une catégorie",
-    "oncallshift": "astreinte",
-    "reportsettings": "réglages des signalements",
+    "service": "service",
+    "sector": "quartier",
     "journal": "journal",
 }
+ACTIONS: dict[str, str] = {}
+
+
+def declare(*, nouns: dict[str, str] | None = None, verbs: dict[str, str] | None = None,
+            actions: dict[str, str] | None = None) -> None:
+    for known, declared in ((NOUNS, nouns), (VERBS, verbs), (ACTIONS, actions)):
+        for code, label in (declared or {}).items():
+            if known.get(code, label) != label:
+                raise ValueError(f"Deux libellés pour « {code} » : « {known[code]} » et « {label} ».")
+            known[code] = label
 
 
 def action_label(action: str) -> str:
     """``sector.create`` → « Quartier : création »; unknown codes stay as they are."""
+    if action in ACTIONS:
+        return ACTIONS[action]
     noun, _, verb = action.partition(".")
     if verb in VERBS and noun in NOUNS:
         return f"{NOUNS[noun].capitalize()} : {VERBS[verb]}"

@@ -9,7 +9,7 @@ class SafeConfig(AppConfig):
     def ready(self):
         from django.db.models import Q
 
-        from beffroi.core import maintenance
+        from beffroi.core import journal_labels, maintenance
         from beffroi.edge import streams
         from beffroi.ops import facts
         from beffroi.safe import auth  # noqa: F401 (connects its sign-in receiver)
@@ -18,6 +18,22 @@ class SafeConfig(AppConfig):
 
         maintenance.register("safe", daily_upkeep)
         streams.declare("/flux/coffre", safe_link)
+        journal_labels.declare(
+            nouns={"safe_link": "lien avec un coffre-fort"},
+            verbs={"propose": "proposition", "confirm": "confirmation", "break": "rupture"},
+            actions={
+                "safe.open": "Coffre-fort : ouverture avec le bénéficiaire",
+                "safe.delete": "Coffre-fort : suppression du compte par son titulaire",
+                "safe.keyring_rotated": "Coffres-forts : rotation de la clé qui protège leurs clés",
+                "safe.password_reset": "Coffre-fort : nouveau mot de passe, avec la preuve du bénéficiaire",
+                "safe.reset_code_sent": "Coffre-fort : code envoyé au mobile du bénéficiaire",
+                "safe.reset_refused": "Coffre-fort : code du bénéficiaire refusé",
+                "safe.password_wait": "Coffre-fort : mot de passe provisoire, sans preuve, en attente",
+                "safe.password_wait_cancel": "Coffre-fort : mot de passe provisoire annulé par le bénéficiaire",
+                "safe.password_wait_void": "Coffre-fort : mot de passe provisoire devenu caduc",
+                "safe.password_wait_done": "Coffre-fort : mot de passe provisoire entré en vigueur",
+            },
+        )
         maintenance.register_chain("safe_reminders", ensure_reminders_scheduled)
         facts.register_count(
             "beffroi_safe_documents_damaged",

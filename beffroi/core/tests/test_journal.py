@@ -448,3 +448,22 @@ def test_actions_read_in_french():
     assert action_label("post.withdraw") == "Publication : retrait"
     assert action_label("journal.seal") == "Journal : scellement des entrées antérieures à la clé"
     assert action_label("inconnu.chose") == "inconnu.chose"
+
+
+def test_every_action_the_apps_journal_reads_in_french():
+    """Each app declares the labels of its actions: none shows as a code."""
+    import re
+    from pathlib import Path
+
+    from beffroi.core.journal_labels import action_label
+
+    actions = set()
+    for path in Path(__file__).resolve().parents[2].rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        text = path.read_text()
+        actions |= set(re.findall(r'journal\.record\([^)]*?\baction="([a-z_]+\.[a-z_]+)"', text, re.S))
+        actions |= set(re.findall(r'journal_action="([a-z_]+\.[a-z_]+)"', text))
+    assert "safe.password_wait" in actions and "report.assign" in actions
+    unlabelled = sorted(a for a in actions if action_label(a) == a)
+    assert not unlabelled, unlabelled
