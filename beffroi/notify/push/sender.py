@@ -62,16 +62,20 @@ def encrypted(message: Message) -> bytes:
     return pusher.encode(message.payload, content_encoding="aes128gcm")["body"]
 
 
-async def _send_one(client: PushClient, message: Message) -> Outcome:
-    headers = {
+def request_headers(message: Message) -> dict[str, str]:
+    """RFC 8030 and 8292 headers of the request that carries the message."""
+    return {
         "Authorization": vapid.authorization(message.endpoint),
         "Content-Type": "application/octet-stream",
         "Content-Encoding": "aes128gcm",
         "TTL": str(message.ttl),
         "Urgency": message.urgency,
     }
+
+
+async def _send_one(client: PushClient, message: Message) -> Outcome:
     try:
-        status = await client.post(message.endpoint, headers, encrypted(message))
+        status = await client.post(message.endpoint, request_headers(message), encrypted(message))
     except PushHTTPError as exc:
         logger.info("Push non remis (%s) à %s", exc, message.endpoint[:60])
         return Outcome(message.endpoint, None)
