@@ -145,7 +145,8 @@ class _Connection(asyncio.Protocol):
         self.open = False
         if self.tunnel is not None:
             self._fail(NotSent("connexion au mandataire fermée"))
-        elif self.head_done and not self.framed and self.answer is not None and not self.answer.done():
+        elif exc is None and self.head_done and not self.framed and self.answer is not None and not self.answer.done():
+            # A body without length ends with the connection (RFC 9112, 6.3), if it ends cleanly.
             self.answer.set_result(Response(self.parser.get_status_code(), b"".join(self.body)))
         else:
             self._fail(MaybeSent("connexion fermée avant la réponse"))
@@ -219,12 +220,23 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
         self.parser = httptools.HttpResponseParser(self)
 
-    async def exchange(self, data: bytes) -> Response:
+    async def exchange(self, data: bytes, deadline: float) -> Response:
+        """Write the request, await its answer until ``deadline`` (``loop.time()``)."""
+        if self.loop.time() >= deadline:
+            raise NotSent("délai dépassé")
         self._reset()
         self.answer = self.loop.create_future()
         self.reusable = False
-        self.transport.write(data)
-        return await self.answer
+        # A loop timer, not asyncio.timeout(): a third of the client's own CPU time per request.
+        timer = self.loop.call_at(deadline, self._expire)
+        try:
+            self.transport.write(data)
+            return await self.answer
+        finally:
+            timer.cancel()
+
+    def _expire(self) -> None:
+        self._fail(MaybeSent("délai dépassé"))
 
     def _fail(self, exc: HttpError) -> None:
         if self.answer is not None and not self.answer.done():
@@ -252,18 +264,18 @@ class HttpClient:
     async def request(self, method: str, url: str, headers: dict[str, str], body: bytes = b"") -> Response:
         """The answer, ``NotSent`` or ``MaybeSent``; the whole exchange within ``timeout``."""
         origin, data = _request_bytes(method, url, headers, body)
-        connection: _Connection | None = None
-        written = False
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        connection = self._idle(origin)
+        if connection is None:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._connect(origin)
+            except TimeoutError:
+                raise NotSent("délai dépassé") from None
         try:
-            async with asyncio.timeout(self.timeout):
-                connection = self._idle(origin) or await self._connect(origin)
-                written = True
-                response = await connection.exchange(data)
-        except BaseException as exc:
-            if connection is not None:
-                connection.abort()
-            if isinstance(exc, TimeoutError):
-                raise (MaybeSent if written else NotSent)("délai dépassé") from None
+            response = await connection.exchange(data, deadline)
+        except BaseException:  # timeout, error, or the caller's cancellation
+            connection.abort()
             raise
         if connection.reusable and connection.fresh():
             self.idle[origin].append(connection)

@@ -107,6 +107,26 @@ def test_a_request_without_answer_times_out_and_its_socket_is_closed(run):
     assert server.connections == 2
 
 
+def test_a_handshake_or_tunnel_that_never_ends_times_out_unsent_and_is_closed(run):
+    async def scenario():
+        mute = Server([])  # reads a request head forever: a TLS handshake never ends
+        mute_base = await mute.start()
+        with pytest.raises(NotSent, match="délai dépassé"):
+            await client(timeout=0.3).request("POST", mute_base.replace("http:", "https:") + "/p", {}, b"x")
+        await mute.wait_for(lambda: mute.ended == 1)
+        stuck_proxy = Server([SILENT])  # reads CONNECT, never answers
+        proxy_url = await stuck_proxy.start()
+        with pytest.raises(NotSent, match="délai dépassé"):
+            await client(timeout=0.3, proxy=proxy_url).request("POST", "https://push.example.test/p", {}, b"x")
+        await stuck_proxy.wait_for(lambda: stuck_proxy.closed_by_client == 1)
+        await mute.stop()
+        await stuck_proxy.stop()
+        return stuck_proxy.requests
+
+    [connect] = run(scenario())
+    assert connect.startswith(b"CONNECT push.example.test:443 HTTP/1.1\r\nHost: push.example.test:443\r\n")
+
+
 def test_a_request_written_on_a_connection_that_then_breaks_is_not_sent_again(run):
     async def scenario():
         server = Server([CREATED, DROP, CREATED, DROP, CREATED])
