@@ -97,6 +97,7 @@ def test_a_request_without_answer_times_out_and_its_socket_is_closed(run):
         # The server sees the connection closed: no socket stays open after a timeout.
         await server.wait_for(lambda: server.closed_by_client == 1)
         # A late answer can never pass for the answer to a later request.
+        http.timeout = 5.0  # this one is answered: no need to race a busy machine
         response = await http.request("POST", f"{base}/jobs", {}, b"{}")
         http.close()
         await server.stop()
@@ -105,6 +106,31 @@ def test_a_request_without_answer_times_out_and_its_socket_is_closed(run):
     response, server = run(scenario())
     assert response.json() == {"ids": [7]}
     assert server.connections == 2
+
+
+def test_a_request_the_server_does_not_read_times_out_and_its_socket_is_closed(run):
+    async def scenario():
+        release, closed = asyncio.Event(), asyncio.Event()
+
+        async def handle(reader, writer):
+            await release.wait()  # reads nothing until the client has given up
+            try:
+                while await reader.read(1 << 20):
+                    pass
+            except ConnectionError:
+                pass
+            closed.set()
+            writer.close()
+
+        listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/p"
+        with pytest.raises(MaybeSent, match="délai dépassé"):
+            await client(timeout=0.3).request("POST", url, {}, b"x" * 20_000_000)  # more than the socket buffers
+        release.set()
+        await asyncio.wait_for(closed.wait(), 5)  # the server reads to the end: the client closed
+        listener.close()
+
+    run(scenario())
 
 
 def test_a_handshake_or_tunnel_that_never_ends_times_out_unsent_and_is_closed(run):
