@@ -363,6 +363,14 @@ PUSH_ALLOWED_HOSTS = env_list(
     ],
 )
 PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64)
+# Longest exchange with a push service (connection, TLS, request, answer); past
+# it the connection is closed and the push is retried later.
+PUSH_TIMEOUT_SECONDS = float(env("PUSH_TIMEOUT_SECONDS", "15"))
+# HTTP proxy for every outgoing call (push services, SMS provider), where the
+# hosting allows no direct connection: http://[user:password@]host:port. Each
+# connection is a CONNECT tunnel (TLS inside it). HTTPS_PROXY and NO_PROXY are
+# not read: only this setting decides.
+OUTBOUND_PROXY = env("OUTBOUND_PROXY")
 
 # Abuse limits on anonymous reports, per connection (counted under a hash of
 # the address, for an hour): submissions, and messages on follow-up pages.

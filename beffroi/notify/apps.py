@@ -5,3 +5,6 @@ class NotifyConfig(AppConfig):
     name = "beffroi.notify"
     label = "notify"
     verbose_name = "Notifications"
+
+    def ready(self):
+        from beffroi.notify import checks  # noqa: F401  (registered on import)

@@ -110,3 +110,22 @@ def test_a_subscription_keeps_only_what_sending_needs(client, commune, topic, pu
     )
     assert response.status_code == 204
     assert not FeedSubscription.objects.exists()
+
+
+def test_a_key_off_the_curve_is_accepted_then_dropped_at_the_first_push(client, commune, editor, push_service):
+    """The API checks what its document states (65 bytes, an uncompressed point's
+    first byte); a key that is no point of the curve shows when a message is
+    encrypted for it: that subscription goes, the others get the message."""
+    import base64
+
+    kept = _subscribe(client, push_service.subscribe())
+    broken = push_service.subscribe()
+    off_curve = base64.urlsafe_b64encode(b"\x04" + b"\x01" * 64).rstrip(b"=").decode()
+    body = {**broken.as_json(), "keys": {"p256dh": off_curve, "auth": broken.as_json()["keys"]["auth"]}}
+    response = client.post("/api/v1/push/subscriptions", json.dumps(body), content_type="application/json")
+    assert response.status_code == 201
+    alert = published(commune, editor, kind=Post.Kind.ALERT, title="Inondation")
+    outcome = push_post(post_id=alert.pk)
+    assert outcome["sent"] == 1 and outcome["removed"] == 1
+    assert set(_received(push_service)) == {kept.id}
+    assert list(FeedSubscription.objects.values_list("endpoint", flat=True)) == [kept.endpoint]

@@ -16,10 +16,14 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from beffroi.notify.http import HttpClient, HttpError, Response
 from beffroi.notify.sms.base import BaseBackend, Outgoing, SmsError
-from beffroi.notify.sms.http import HttpClient, HttpError, Response
 
 logger = logging.getLogger(__name__)
+
+# OVH's answers are small JSON documents (ids of one job, an error); the
+# longest, a look-up by tag, lists a few ids.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 # 400 answers about the credentials or the clock, not about the message.
 ACCESS_ERRORS = {"INVALID_SIGNATURE", "QUERY_TIME_OUT", "INVALID_KEY", "INVALID_CREDENTIAL", "NOT_CREDENTIAL"}
@@ -42,6 +46,7 @@ class OvhBackend(BaseBackend):
         sender: str = "",
         timeout: float = 10.0,
         concurrency: int = 8,
+        proxy: str = "",
         ssl_context: ssl.SSLContext | None = None,
     ):
         super().__init__(sender=sender)
@@ -52,6 +57,7 @@ class OvhBackend(BaseBackend):
         self.service_name = service_name
         self.timeout = timeout
         self.concurrency = concurrency
+        self.proxy = proxy
         self.ssl_context = ssl_context
         self.client: HttpClient | None = None
 
@@ -70,6 +76,7 @@ class OvhBackend(BaseBackend):
             sender=settings.SMS_SENDER,
             timeout=settings.SMS_TIMEOUT_SECONDS,
             concurrency=settings.SMS_CONCURRENCY,
+            proxy=settings.OUTBOUND_PROXY,
         )
 
     @property
@@ -99,7 +106,9 @@ class OvhBackend(BaseBackend):
         }
 
     async def open(self) -> None:
-        self.client = HttpClient(timeout=self.timeout, ssl_context=self.ssl_context)
+        self.client = HttpClient(
+            timeout=self.timeout, max_body=MAX_ANSWER_BYTES, proxy=self.proxy, ssl_context=self.ssl_context
+        )
 
     async def close(self) -> None:
         if self.client is not None:
