@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "beffroi.reports",
     "beffroi.safe",
 ]
+if not HTTPS:
+    # The demonstration data and their commands (make run), never in production.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     # The health check's probe that a thread of the pool is free (not logged).

@@ -353,7 +353,7 @@ def main() -> None:
         site.use_here()
         post = draft_alert()
         if args.via_http:
-            from beffroi.site.demo import DEMO_PASSWORD, demo_totp_secret
+            from demo.builder import DEMO_PASSWORD, demo_totp_secret
 
             backoffice = BackOffice(f"http://127.0.0.1:{port}")
             backoffice.log_in(EDITOR_EMAIL, DEMO_PASSWORD, demo_totp_secret(EDITOR_EMAIL))

@@ -73,7 +73,7 @@ GRACE_SECONDS = 5.0  # after the last answer, for the last frames (and a replay 
 WARM_UP_SUBMISSIONS = 20
 MARKER = "Banc d’essai n° "  # + the submission's number, in the address: finds its report afterwards
 WARM_UP_MARKER = "Rodage n° "
-# Haisnes' outline in the demo data (beffroi.site.demo), less a margin.
+# Haisnes' outline in the demo data (demo.builder), less a margin.
 HAISNES_LAT = (50.492, 50.520)
 HAISNES_LON = (2.782, 2.812)
 PERCENTILES = (("p50", 0.50), ("p99", 0.99))

@@ -562,7 +562,9 @@ def main() -> None:
     # The limits are raised for the run only: the server reads them from its environment.
     max_document_mb = max(2048, args.size_mb + 1)
     limits = {"SAFE_MAX_DOCUMENT_MB": str(max_document_mb),
-              "SAFE_QUOTA_MB": str(max_document_mb * (args.rounds + 1))}
+              "SAFE_QUOTA_MB": str(max_document_mb * (args.rounds + 1)),
+              # The benchmark's safe has no verified mobile and no link: give it the full quota all the same.
+              "SAFE_UNVERIFIED_QUOTA_MB": str(max_document_mb * (args.rounds + 1))}
     print_machine()
     with Installation("safe_files", postgres=args.postgres, **limits) as site:
         site.load_demo()

@@ -76,13 +76,10 @@ def prepare(site: Installation, photos: int) -> Fixture:
     from beffroi.reports.models import ReportPhoto
     from beffroi.reports.selectors import follow_for_token
     from beffroi.safe.access import Viewer
-    from beffroi.safe.models import Safe
     from beffroi.safe.services.documents import document_store
     from beffroi.safe.uploads import _Sealer
 
     safe, session = beneficiary_session()
-    Safe.objects.filter(pk=safe.pk).update(quota_bytes=50 * 1024**3)  # uploads go on for the whole run
-    safe.refresh_from_db()
     sealer = _Sealer(safe.pk)
     sealer.add(b"%PDF-1.4\n" + random.Random(1).randbytes(DOWNLOAD_MB * 1024 * 1024 - 9))
     upload = sealer.finish("relevé.pdf")
@@ -343,7 +340,9 @@ def main() -> None:
 
     print_machine()
     rows, transfer_rows, failed = [], [], False
-    with Installation("slow", REPORTS_PER_HOUR="1000000", REPORT_MESSAGES_PER_HOUR="1000000") as site:
+    # One beneficiary uploads all along, and one address files every report: no quota or hourly limit may stop them.
+    with Installation("slow", REPORTS_PER_HOUR="1000000", REPORT_MESSAGES_PER_HOUR="1000000",
+                      SAFE_UNVERIFIED_QUOTA_MB="51200", SAFE_QUOTA_MB="51200") as site:
         site.load_demo()
         site.use_here()
         fixture = prepare(site, photos=10)

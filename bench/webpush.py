@@ -2,7 +2,7 @@
 
 The project's sender (beffroi.notify.push.sender.send_batch, as the worker
 calls it for a published alert) sends N messages, one per subscription, to
-the local fake push service (beffroi.notify.push.fake_service) running in
+the local fake push service (fakes.push_service) running in
 another process. That service decrypts every payload with http_ece using the
 subscription's private key and checks the VAPID header, so the encryption is
 real: the run fails unless every message decrypts to the payload sent.
@@ -231,7 +231,7 @@ def main() -> None:
         keys_file = site.var_dir / "subscriptions.json"
         service = site.start(
             "push-service",
-            [PYTHON, "-m", "beffroi.notify.push.fake_service", "--subscriptions", str(args.messages), "--keys", str(keys_file)],
+            [PYTHON, "-m", "fakes.push_service", "--subscriptions", str(args.messages), "--keys", str(keys_file)],
         )
         issued = wait_for_file(keys_file, service)
         base_url, subscriptions = issued["base_url"], issued["subscriptions"]

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 from beffroi.info.models import FeedSubscription, Post
 from beffroi.info.push import push_post
 from beffroi.info.tests.helpers import published
-from beffroi.notify.push.fake_service import FakePushService
+from fakes.push_service import FakePushService
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from PIL import Image
 
 from beffroi.core.images import sanitize_image
 from beffroi.core.models import Membership
-from beffroi.notify.push.fake_service import FakePushService
 from beffroi.realtime.models import Event
 from beffroi.reports.models import (
     CategoryQuestion,
@@ -32,6 +31,7 @@ from beffroi.reports.services.agents import report_agent_photo, report_message, 
 from beffroi.reports.services.submission import report_author_message, report_follow, report_submit
 from beffroi.reports.tasks import push_followers
 from conftest import make_staff
+from fakes.push_service import FakePushService
 
 # What only the author and the agents may read.
 AUTHOR_ONLY = {

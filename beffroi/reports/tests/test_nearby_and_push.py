@@ -5,13 +5,13 @@ import json
 import pytest
 
 from beffroi.core.models import Membership
-from beffroi.notify.push.fake_service import FakePushService
 from beffroi.reports.models import AgentPushSubscription, Report, ReportSubscription
 from beffroi.reports.services.agents import report_transition
 from beffroi.reports.services.submission import report_submit
 from beffroi.reports.tasks import notify_agents, push_followers
 from beffroi.reports.tests.conftest import INSIDE
 from conftest import make_staff, sign_in_with_second_factor
+from fakes.push_service import FakePushService
 
 
 def _submit(territory, lat=INSIDE[0], lon=INSIDE[1], category="pothole"):

@@ -130,8 +130,8 @@ def test_an_unverified_number_gets_no_reminder(commune):
 
 
 def test_the_reminders_push_carries_the_same_fixed_wording(beneficiary, settings):
-    from beffroi.notify.push.fake_service import FakePushService
     from beffroi.safe.services.accounts import safe_push_subscribe
+    from fakes.push_service import FakePushService
 
     with FakePushService() as service:
         settings.PUSH_ALLOWED_HOSTS = ["127.0.0.1"]

@@ -242,9 +242,9 @@ def test_the_account_page_sets_the_mobile(owner_client, beneficiary):
 
 
 def test_reminders_also_go_by_web_push_where_enabled(owner_client, beneficiary, settings):
-    from beffroi.notify.push.fake_service import FakePushService
     from beffroi.safe.models import SafePushSubscription
     from beffroi.safe.tasks import push_reminder
+    from fakes.push_service import FakePushService
 
     with FakePushService() as service:
         settings.PUSH_ALLOWED_HOSTS = ["127.0.0.1"]

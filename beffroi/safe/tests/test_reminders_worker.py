@@ -7,7 +7,6 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from beffroi.notify.sms.fake_ovh import FakeOvh
 from beffroi.notify.sms.models import SmsMessage
 from beffroi.notify.sms.tests.test_worker import Workers, _wait_for
 from beffroi.safe.access import Viewer
@@ -16,6 +15,7 @@ from beffroi.safe.services.accounts import safe_open
 from beffroi.safe.services.records import record_save
 from beffroi.safe.tasks import ensure_reminders_scheduled
 from beffroi.safe.tests.conftest import PASSWORD, verify_phone
+from fakes.ovh_sms import FakeOvh
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

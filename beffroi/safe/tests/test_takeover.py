@@ -269,8 +269,8 @@ def test_the_beneficiary_alone_with_a_recovery_code_and_new_codes(client, owner_
 
 
 def test_the_beneficiary_is_told_on_their_devices_too(settings, pro_client, beneficiary, linked):
-    from beffroi.notify.push.fake_service import FakePushService
     from beffroi.safe.tasks import push_notice
+    from fakes.push_service import FakePushService
 
     with FakePushService() as service:
         settings.PUSH_ALLOWED_HOSTS = ["127.0.0.1"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from beffroi.notify.sms.fake_ovh import FakeOvh
+from fakes.ovh_sms import FakeOvh
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from beffroi.notify.sms.base import Outgoing
-from beffroi.notify.sms.fake_ovh import FakeOvh, segments
 from beffroi.notify.sms.ovh import OvhBackend
+from fakes.ovh_sms import FakeOvh, segments
 
 
 def _call(base_url: str, method: str, path: str, payload=None):
@@ -77,7 +77,7 @@ def test_credits_count_gsm_and_unicode_segments():
 
 
 def test_it_runs_as_a_process_for_benchmarks():
-    command = [sys.executable, "-m", "beffroi.notify.sms.fake_ovh", "--port", "0"]
+    command = [sys.executable, "-m", "fakes.ovh_sms", "--port", "0"]
     process = subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

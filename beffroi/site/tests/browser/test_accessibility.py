@@ -20,9 +20,9 @@ from django.utils import timezone
 from beffroi.core.models import Membership, Sector, Service
 from beffroi.info.models import Post, Screen, Topic
 from beffroi.info.services import post_create
-from beffroi.site.demo import DEMO_PASSWORD, load_demo
 from beffroi.site.tests.browser.pages import axe_violations, check_page
 from conftest import STAFF_PASSWORD, make_staff
+from demo.builder import DEMO_PASSWORD, load_demo
 
 pytestmark = pytest.mark.browser
 

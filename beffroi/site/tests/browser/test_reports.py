@@ -30,9 +30,9 @@ from beffroi.core.models import Membership, User
 from beffroi.reports.models import Category, CategoryQuestion, OnCallShift, Report, RoutingRule
 from beffroi.reports.services.agents import report_agent_photo, report_message, report_moderate, report_transition
 from beffroi.reports.services.submission import report_follow, report_submit
-from beffroi.site.demo import load_demo
 from beffroi.site.tests.browser.pages import WIDE, check_page, watch
 from beffroi.site.tests.browser.test_accessibility import sign_in
+from demo.builder import load_demo
 
 pytestmark = pytest.mark.browser
 

@@ -18,9 +18,9 @@ from PIL import Image
 
 from beffroi.safe.access import Viewer
 from beffroi.safe.models import Appointment, Contact, Document, Folder, Link
-from beffroi.site.demo import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
 from beffroi.site.tests.browser.pages import check_page
 from beffroi.site.tests.browser.test_accessibility import _totp
+from demo.builder import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ In a test, in a thread of the test process::
 
 In its own process (benchmarks)::
 
-    python -m beffroi.notify.push.fake_service --port 8765 --subscriptions 5000 --keys subs.json
+    python -m fakes.push_service --port 8765 --subscriptions 5000 --keys subs.json
 
 writes the public half of the subscriptions to ``subs.json`` once it listens,
 then serves until stopped. Its other routes:

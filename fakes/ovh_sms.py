@@ -25,7 +25,7 @@ In a test, from a thread of the test process::
 
 In its own process (benchmarks)::
 
-    python -m beffroi.notify.sms.fake_ovh --port 8766
+    python -m fakes.ovh_sms --port 8766
 
 prints its base URL once it listens. Its control routes, not signed:
 ``GET /_fake/stats`` (counts: requests, accepted, tags, duplicate_tags…),

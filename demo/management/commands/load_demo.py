@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from beffroi.site.demo import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
+from demo.builder import DEMO_BENEFICIARY, DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):
