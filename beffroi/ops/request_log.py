@@ -89,6 +89,11 @@ class RequestLogMiddleware:
             return response
         if not response.streaming:
             _finished(request, response.status_code, started, len(response.content))
+        elif getattr(response, "file_to_stream", None) is not None:
+            # A file goes out through the server's file wrapper, in large pieces:
+            # replacing its content would make Django send it 4 KiB at a time.
+            size = int(response.get("Content-Length") or 0)
+            response._resource_closers.append(lambda: _finished(request, response.status_code, started, size))
         elif not getattr(response, "is_async", False):
             response.streaming_content = _Counted(response.streaming_content, request, response.status_code, started)
         return response

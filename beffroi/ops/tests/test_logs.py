@@ -106,3 +106,31 @@ def test_a_large_body_is_written_once_not_for_the_edges_preflight(live_server_as
     )
     lines = _request_lines(json_lines())
     assert [(line["route"], line["status"]) for line in lines] == [("reports:follow", response.status_code)]
+
+
+def test_a_file_goes_out_through_the_servers_file_wrapper_and_is_written_when_closed(live_server_asgi, json_lines):
+    """A file response keeps its file for the server's wsgi.file_wrapper (large
+    pieces, not Django's 4 KiB), and its line comes when it is closed."""
+    from django.contrib.staticfiles import finders
+
+    from beffroi.edge import wsgi
+
+    pieces = []
+    original = wsgi.FileWrapper.__next__
+
+    def counted(self):
+        piece = original(self)
+        pieces.append(len(piece))
+        return piece
+
+    wsgi.FileWrapper.__next__ = counted
+    try:
+        path = finders.find("reports/vendor/leaflet-1.9.4/leaflet.js")
+        answer = requests.get(f"{live_server_asgi.url}/static/reports/vendor/leaflet-1.9.4/leaflet.js",
+                              headers={"Accept-Encoding": "identity"}, timeout=10)
+    finally:
+        wsgi.FileWrapper.__next__ = original
+    assert answer.status_code == 200 and len(answer.content) == len(open(path, "rb").read())
+    assert pieces and max(pieces) > 4096  # the server's wrapper read it, in large pieces
+    (line,) = [line for line in _request_lines(json_lines()) if line["status"] == 200 and line["bytes"] == len(answer.content)]
+    assert line["method"] == "GET"
