@@ -60,12 +60,19 @@ def shred_retired_keys() -> dict:
         if kek_id != ring.current_id and kek_id not in referenced:
             ring.destroy(kek_id)
             destroyed.append(kek_id)
-    rotated = None
-    if rotation_pending():
-        rotated = ring.rotate()
-        journal.record(actor=None, action=ROTATED, data={"kek": rotated})
+    rotated = keyring_rotate(actor=None) if rotation_pending() else None
     rewrapped = rewrap_safe_keys()
     return {"destroyed": destroyed, "rotated": rotated, "rewrapped": rewrapped}
+
+
+def keyring_rotate(*, actor) -> str:
+    """A new current KEK, journaled (the daily job, or an operator's command).
+    The file changes first: if the entry cannot be written, the next run
+    rotates once more, which costs a key, never a deletion left unshredded."""
+    rotated = keyring().rotate()
+    with transaction.atomic():
+        journal.record(actor=actor, action=ROTATED, data={"kek": rotated})
+    return rotated
 
 
 def rewrap_safe_keys() -> int:

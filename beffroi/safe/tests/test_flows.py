@@ -318,3 +318,20 @@ def test_a_reset_by_sms_code_lets_the_owner_in_again_despite_attackers(client, b
     reset_code_send(username="marie.d")
     reset_with_code(username="marie.d", code=_code_from_sms(), password="Un-nouveau-mot-de-passe-2026")
     assert sign_in("Un-nouveau-mot-de-passe-2026", "198.51.100.7").status_code == 302
+
+
+def test_the_daily_job_rotates_after_a_deletion_outside_any_test_transaction(transactional_db, commune):
+    """As the worker runs it: no transaction around (the rotation and its entry must open their own)."""
+    from beffroi.safe.services.accounts import safe_open
+    from beffroi.safe.services.deletion import safe_delete
+
+    survivor = safe_open(username="paul.r", password=PASSWORD).owner.safe
+    leaving = safe_open(username="lea.m", password=PASSWORD).owner.safe
+    former = survivor.kek_id
+    safe_delete(safe=leaving, actor=leaving.owner, password_checked=True)
+    done = shred_retired_keys()
+    assert done["rotated"] and done["rewrapped"] == 1
+    assert JournalEntry.objects.filter(action="safe.keyring_rotated").count() == 1
+    survivor.refresh_from_db()
+    assert survivor.kek_id == done["rotated"] != former
+    assert shred_retired_keys()["rotated"] is None  # once per deletion

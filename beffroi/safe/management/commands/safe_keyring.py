@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from beffroi.safe import keys
 from beffroi.safe.crypto import Keyring, KeyringError
 from beffroi.safe.models import Safe
-from beffroi.safe.services.deletion import rewrap_safe_keys, shred_retired_keys
+from beffroi.safe.services.deletion import keyring_rotate, rewrap_safe_keys, shred_retired_keys
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
                 return
             ring = keys.keyring()
             if action == "rotate":
-                new = ring.rotate()
+                new = keyring_rotate(actor=None)
                 self.stdout.write(f"Nouvelle clé courante : {new} ; coffres rechiffrés : {rewrap_safe_keys()}.")
             elif action == "shred":
                 self.stdout.write(str(shred_retired_keys()))
