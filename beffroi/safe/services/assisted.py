@@ -90,7 +90,8 @@ def assisted_code_send(*, actor, organisation, safe: Safe) -> str | None:
     code = codes.numeric_code()
     try:
         sms_enqueue(to=phone, purpose="code", verified=True, account=f"safe:{safe.pk}", organisation=organisation,
-                    text=f"Code pour changer le mot de passe de votre coffre-fort avec {organisation.name} : {code} "
+                    # No organisation's name: a lock screen shows the text to whoever holds the phone.
+                    text=f"Code pour changer le mot de passe de votre coffre-fort : {code} "
                          f"(valable {CODE_MINUTES} min). Donnez-le seulement à la personne qui est avec vous.")
     except SmsRefused as refused:
         return refused.messages[0]

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from beffroi.core.models import JournalEntry
+from beffroi.core.models import JournalEntry, Membership
 from beffroi.notify.sms.models import SmsMessage
 from beffroi.safe.access import Viewer
 from beffroi.safe.models import Document, Link, SafeEvent, WaitingReset
@@ -181,10 +181,25 @@ def test_only_one_password_waits_at_a_time(pro_client, beneficiary, linked):
     assert WaitingReset.objects.count() == 1
 
 
+def test_another_organisation_learns_only_that_a_password_waits(pro_client, beneficiary, linked, association):
+    """A request from one organisation (say, a victims' association) is not shown to another linked one."""
+    from conftest import make_staff, sign_in_with_second_factor
+
+    pro_client.post(_password_page(linked), {"methode": "attente", "attente-password": NEW})
+    other = link_services.link_propose(actor=make_staff(association, Membership.Role.SOCIAL_WORKER),
+                                       organisation=association, safe=beneficiary.safe, send_code=False)
+    other = link_services.link_answer(actor=beneficiary, link=other, accept=True)
+    elsewhere = sign_in_with_second_factor(Client(), Membership.objects.get(organisation=association).user)
+    page = elsewhere.get(_password_page(other)).content.decode()
+    assert "attend déjà" in page and "CCAS" not in page
+    mine = pro_client.get(_password_page(linked)).content.decode()
+    assert "demandé par CCAS de Haisnes" in mine
+
+
 def test_with_the_code_sent_to_the_verified_mobile(pro_client, beneficiary, linked, documents, social_worker):
     assert pro_client.post(_password_page(linked) + "code/").status_code == 302
     code_sms = SmsMessage.objects.get(purpose="code")
-    assert code_sms.to == "+33612345678" and "CCAS de Haisnes" in code_sms.text
+    assert code_sms.to == "+33612345678" and "CCAS" not in code_sms.text  # a lock screen shows it
     code = sms_code("code")
     wrong = "000000" if code != "000000" else "111111"
     response = pro_client.post(_password_page(linked), {"methode": "sms", "sms-code": wrong, "sms-password": NEW})

@@ -288,7 +288,9 @@ def _reset_context(link, **forms_) -> dict:
     return {
         "link": link,
         "has_verified_phone": link.safe.has_phone and link.safe.phone_verified_at is not None,
+        # Another organisation's request stays its own: that it exists is all this one learns.
         "waiting": waiting_reset(link.safe),
+        "organisation_id": link.organisation_id,
         "wait_hours": settings.SAFE_RESET_WAIT_HOURS,
         "sms_form": forms_.get("sms") or SmsProofForm(prefix="sms"),
         "recovery_form": forms_.get("secours") or RecoveryProofForm(prefix="secours"),
