@@ -154,7 +154,7 @@ def _last_event_id(scope) -> int | None:
 
 def _as_id(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 async def _error(send, status: int, message: str) -> None:

@@ -65,7 +65,7 @@ ACTIONS = {
 # (Safe.notices_seen_seq): everything about their password done without them.
 NOTICES = frozenset({
     "safe.password_reset", "safe.reset_code_sent", "safe.reset_refused", "safe.reset_waiting",
-    "safe.reset_completed", "safe.restricted_sign_in",
+    "safe.reset_completed", "safe.restricted_sign_in", "safe.phone", "safe.phone_verified", "safe.recovery_codes",
 })
 
 

@@ -20,7 +20,7 @@ def _professional_may_follow(key: str, link_id: int) -> bool:
 async def safe_link(scope):
     """A professional's open safe page: told at once when the link breaks."""
     link_id = query_value(scope, "lien")
-    if not link_id.isdigit() or len(link_id) > 18:
+    if not (link_id.isascii() and link_id.isdigit()) or len(link_id) > 18:
         return 400, "Lien inconnu."
     if not await in_thread(_professional_may_follow, session_key(scope), int(link_id)):
         return 403, "Connexion de professionnel requise, avec double authentification."

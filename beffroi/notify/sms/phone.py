@@ -27,7 +27,7 @@ def normalise_mobile(value: str) -> str:
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     if raw.startswith("+"):
-        if not raw[1:].isdigit():
+        if not (raw.isascii() and raw[1:].isdigit()):
             raise ValidationError(INVALID, code="invalid")
         if not raw.startswith("+33"):
             raise ValidationError(NOT_FRENCH, code="not_french")
@@ -35,11 +35,11 @@ def normalise_mobile(value: str) -> str:
         # "+33 (0)6 12…": the trunk 0 is written but not dialled.
         if national.startswith("0"):
             national = national[1:]
-    elif raw.isdigit() and len(raw) == 10 and raw.startswith("0"):
+    elif raw.isascii() and raw.isdigit() and len(raw) == 10 and raw.startswith("0"):
         national = raw[1:]
     else:
         raise ValidationError(INVALID, code="invalid")
-    if len(national) != 9 or not national.isdigit():
+    if len(national) != 9 or not (national.isascii() and national.isdigit()):
         raise ValidationError(INVALID, code="invalid")
     if national[0] not in "67":
         raise ValidationError(NOT_MOBILE, code="not_mobile")

@@ -17,6 +17,6 @@ def unseen_notices(safe: Safe, key: bytes) -> list[dict]:
 
 def notices_mark_seen(*, safe: Safe, up_to: str) -> None:
     """Seen up to the last one shown (one that arrived since stays)."""
-    seq = int(up_to) if up_to.isdigit() and len(up_to) < 10 else 0
+    seq = int(up_to) if up_to.isascii() and up_to.isdigit() and len(up_to) < 10 else 0
     last = SafeEvent.objects.filter(safe=safe).order_by("-seq").values_list("seq", flat=True).first() or 0
     Safe.objects.filter(pk=safe.pk, notices_seen_seq__lt=min(seq, last)).update(notices_seen_seq=min(seq, last))

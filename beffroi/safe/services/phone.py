@@ -65,11 +65,15 @@ def safe_set_phone(*, safe: Safe, actor, phone: str) -> str | None:
     """Set, change or remove the number. A new number is unverified and gets a
     code: returns None, or why the code could not go."""
     from beffroi.notify.sms.phone import normalise_mobile
+    from beffroi.safe.services.alerts import tell_owner
 
     key = safe_key(safe)
     number = normalise_mobile(phone) if phone else ""
     if number and number == safe_phone(safe):
         return None  # unchanged: still verified, or not
+    # Whoever changes it, the number that was verified hears of it first: a
+    # new number would otherwise receive the reset codes unbeknown to its owner.
+    tell_owner(safe=safe, kind="phone", phone=verified_phone(safe))
     if number:
         safe.phone_sealed, safe.has_phone = seal_text(key, safe, "phone", number), True
     else:

@@ -39,8 +39,11 @@ def recovery_codes_renew(*, safe: Safe, actor, password: str) -> list[str]:
     """The owner, typing their password again, gets new codes to print."""
     if not actor.check_password(password or ""):
         raise ValidationError({"password": "Mot de passe incorrect."})
+    from beffroi.safe.services.alerts import tell_owner
+
     fresh = make_codes(safe)
     record_event(safe=safe, key=safe_key(safe), actor=actor, action="safe.recovery_codes")
+    tell_owner(safe=safe, kind="recovery")  # the printed ones no longer work: the owner must know
     return fresh
 
 

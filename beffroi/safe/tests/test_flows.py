@@ -241,6 +241,24 @@ def test_the_account_page_sets_the_mobile(owner_client, beneficiary):
     assert b"+3371122" not in bytes(Safe.objects.get(owner=beneficiary).phone_sealed)
 
 
+def test_a_new_number_or_new_recovery_codes_are_told_to_the_owner(owner_client, beneficiary):
+    """Someone who once knew the password must not quietly move the resets to their own phone,
+    nor void the printed recovery codes: the verified number hears of it, and the safe says so."""
+    told = SmsMessage.objects.filter(to="+33612345678", purpose="notice")
+    assert owner_client.post("/coffre/compte/", {"phone": "07 11 22 33 44"}).status_code == 302
+    assert "numéro de mobile de votre coffre a été changé" in told.get().text
+    response = owner_client.post("/coffre/compte/codes-de-secours/", {"password": PASSWORD})
+    assert response.status_code == 200
+    # The former number is no longer the safe's: the owner learns it on the safe's page.
+    page = owner_client.get("/coffre/").content.decode()
+    assert "numéro" in page.lower() and "codes de secours" in page.lower()
+
+
+@pytest.mark.parametrize("up_to", ["²", "٣", "-1", "9" * 30, ""])
+def test_odd_notice_positions_are_refused_quietly(owner_client, beneficiary, up_to):
+    assert owner_client.post("/coffre/avis/vus/", {"jusqua": up_to}).status_code == 302
+
+
 def test_reminders_also_go_by_web_push_where_enabled(owner_client, beneficiary, settings):
     from beffroi.safe.models import SafePushSubscription
     from beffroi.safe.tasks import push_reminder

@@ -39,6 +39,10 @@ def test_typed_mobile_numbers_are_stored_in_e164(typed, stored):
         ("612345678", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
         ("06 12 AB 56 78", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
         ("+33 6 12 34 56 7x", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
+        # Digits of other scripts, and superscripts, are no phone number.
+        ("٠٦١٢٣٤٥٦٧٨", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
+        ("+33 ٦ 12 34 56 78", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
+        ("06 12 34 56 7²", "Numéro de téléphone invalide : indiquez un mobile à 10 chiffres, par exemple 06 12 34 56 78."),
     ],
 )
 def test_other_numbers_are_refused_in_french(typed, message):
