@@ -194,6 +194,9 @@ class WSGIBridge:
                 await self._answer_and_drain(_Outcome(*refusal), receive, send)
                 return
             environ = _environ(scope, spool.reader())
+            # Django reads exactly CONTENT_LENGTH bytes: a chunked body has its length now.
+            environ["CONTENT_LENGTH"] = str(spool.size)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
             outcome = await loop.run_in_executor(self.pool, self._run, environ, False)
         finally:
             spool.close()

@@ -97,10 +97,23 @@ def test_small_and_large_bodies_both_ways(served):
 
 
 def test_a_chunked_body_is_received_too(served):
-    server = served()
+    seen = {}
+
+    def app(environ, start_response):
+        if environ.get(PREFLIGHT_ENVIRON):
+            start_response("204 No Content", [(CONTINUE_HEADER.decode(), str(LIMIT))])
+            return []
+        seen.update(length=environ.get("CONTENT_LENGTH"), chunked=environ.get("HTTP_TRANSFER_ENCODING"))
+        # As Django does: exactly CONTENT_LENGTH bytes.
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [hashlib.sha256(body).hexdigest().encode()]
+
+    server = served(app)
     body = bytes(i % 249 for i in range(2_500_000))
     response = requests.post(server.url, data=iter([body[:1_000_000], body[1_000_000:]]), timeout=10)
     assert response.text == hashlib.sha256(body).hexdigest()
+    assert seen == {"length": str(len(body)), "chunked": None}
 
 
 def test_a_refusal_in_the_preflight_is_answered_before_the_body(served):

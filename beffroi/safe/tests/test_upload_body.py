@@ -227,3 +227,18 @@ def test_through_the_edge_refusals_come_before_a_byte_of_the_file(live_server_as
         assert answer.startswith(b"HTTP/1.1 413") and b"100 Continue" not in answer
     assert not Document.objects.exists() and not stored_files() and not temporary_files()
 
+
+
+def test_through_the_edge_a_chunked_form_is_refused_before_its_body(live_server_asgi):
+    """The form's door learns the size from Content-Length: without it (a chunked body), it answers
+    before receiving anything, instead of taking up to the largest document into the spool."""
+    from beffroi.safe.services.accounts import safe_open
+
+    user = safe_open(username="lou.b", password="Coffre-fort-2026!", first_name="Lou").owner
+    session, csrf_cookie, token = _browser_session(live_server_asgi.port, user)
+    answer = _answer_without_body(
+        live_server_asgi.port,
+        "POST /coffre/documents/ajouter/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+        f"Cookie: {settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf_cookie}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n")
+    assert answer.startswith(b"HTTP/1.1 411") and b"100 Continue" not in answer

@@ -214,7 +214,10 @@ def begin_multipart(request, viewer, back: str):
     if refusal is not None:
         return None, refusal
     handler = EncryptingUploadHandler(request, safe_id=viewer.safe.pk, limit=max_document_bytes())
-    length = declared_length(request) or 0
+    length = declared_length(request)
+    if length is None:  # a chunked body: its size would be learnt only once received
+        messages.error(request, "La taille du fichier n’est pas indiquée (en-tête Content-Length).")
+        return None, _back(request, back, 411)
     if handler.announced_too_big(length):
         messages.error(request, too_heavy(handler.limit))
         return None, _back(request, back, 413)
