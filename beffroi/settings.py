@@ -484,12 +484,19 @@ LOGGING = {
         "json": {"()": "beffroi.ops.logs.JsonFormatter"},
     },
     # Django names the path in some lines; paths hold capability tokens.
-    "filters": {"hide_paths": {"()": "beffroi.ops.logs.HidePaths"}},
+    "filters": {
+        "hide_paths": {"()": "beffroi.ops.logs.HidePaths"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["hide_paths"]},
+        # Django's error e-mail to ADMINS, with the same filter (its subject names the path) and a
+        # report that shows no form value, path, query, address or user agent (ops/error_reports.py).
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "filters": ["require_debug_false", "hide_paths"]},
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.request": {"level": "ERROR"},
         "django.security.DisallowedHost": {"handlers": [], "propagate": False},
         # uvicorn's own lines in the same format; never its access log (addresses).
@@ -498,3 +505,5 @@ LOGGING = {
     },
 }
 ADMINS = [("Exploitation", a) for a in env_list("ADMIN_EMAILS")]
+DEFAULT_EXCEPTION_REPORTER = "beffroi.ops.error_reports.PrivateExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "beffroi.ops.error_reports.PrivateExceptionReporterFilter"

@@ -61,3 +61,4 @@ class HidePaths(logging.Filter):
                 record.msg = message.replace(path, route_of(request)[1])
                 record.args = None
         return True
+
