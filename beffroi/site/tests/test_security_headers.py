@@ -59,6 +59,7 @@ def test_private_pages_are_never_stored_by_a_cache(client, commune, editor):
         assert "no-store" in cache_control and "private" in cache_control, path
     public = client.get("/")
     assert "no-store" not in public.get("Cache-Control", "")
+    assert "Cookie" not in public.get("Vary", "")  # a shared page does not depend on who asks
     sign_in_with_second_factor(client, editor)
     for path in ("/gestion/", "/gestion/publications/", "/"):
         response = client.get(path)
