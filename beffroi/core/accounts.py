@@ -90,8 +90,10 @@ def record_enrolment(sender, request, user, authenticator, **kwargs):
 @receiver(user_logged_in)
 def remember_device(sender, request, user, response=None, **kwargs):
     """A complete sign-in (second factor included) makes this browser a known
-    one for the account: attempts from it escape the limits others can exhaust."""
-    if response is not None:
+    one for the account: attempts from it escape the limits others can exhaust.
+    Not a sign-in that opens only part of an account (``user.limited_sign_in``,
+    a safe's waiting password on a professional's screen)."""
+    if response is not None and not getattr(user, "limited_sign_in", False):
         signin_limits.remember_device(request, response, user)
 
 

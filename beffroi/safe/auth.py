@@ -41,8 +41,10 @@ def _restricted_hash(waiting: WaitingReset) -> str:
 
 
 def _restricted(user, waiting: WaitingReset):
-    """``user``, whose session hash is the waiting password's."""
+    """``user``, whose session hash is the waiting password's. ``limited_sign_in``
+    tells the core that this sign-in must not make the browser a known one."""
     user.get_session_auth_hash = partial(_restricted_hash, waiting)
+    user.limited_sign_in = True
     return user
 
 

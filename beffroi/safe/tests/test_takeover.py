@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -83,6 +84,8 @@ def test_without_proof_the_new_password_opens_only_what_is_shared(pro_client, be
     # The professional signs in as the beneficiary, with the password they set.
     thief, response = _sign_in(NEW)
     assert response.status_code == 302 and response["Location"] == "/coffre/"
+    # Nor does this browser become a known one for the account (which would spare it the sign-in limits).
+    assert settings.SIGNIN_DEVICE_COOKIE not in response.cookies
     page = thief.get("/coffre/").content.decode()
     assert "accès limité" in page and "Bail.pdf" in page and "Journal intime" not in page
     shared, private = documents["shared"], documents["private"]
@@ -281,6 +284,18 @@ def test_the_beneficiary_alone_with_a_recovery_code_and_new_codes(client, owner_
     again = client.post("/coffre/mot-de-passe-oublie/code-de-secours/",
                         {"username": "marie.d", "code": printed[0], "password": "Encore-autre-2026"})
     assert again.status_code == 400 and "déjà utilisé" in again.content.decode()
+
+
+def test_strangers_guessing_codes_cannot_lock_the_owner_out_of_recovery(owner_client, beneficiary):
+    printed = _printed(owner_client.post("/coffre/compte/codes-de-secours/", {"password": PASSWORD}).content.decode())
+    for n in range(30):  # from many addresses, wrong codes for this username
+        Client(REMOTE_ADDR=f"198.51.100.{n}").post("/coffre/mot-de-passe-oublie/code-de-secours/",
+                                                  {"username": "marie.d", "code": "ABCD-EFGH-JKLM-NPQR", "password": NEW})
+    response = Client(REMOTE_ADDR="192.0.2.10").post("/coffre/mot-de-passe-oublie/code-de-secours/",
+                                                     {"username": "marie.d", "code": printed[0], "password": NEW})
+    assert response.status_code == 302
+    beneficiary.refresh_from_db()
+    assert beneficiary.check_password(NEW)
 
 
 def test_the_beneficiary_is_told_on_their_devices_too(settings, pro_client, beneficiary, linked):

@@ -171,10 +171,9 @@ def recovery_reset(request):
     form = RecoveryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        allowed = throttle.allow(request, scope="safe-recovery", limit=10, window_seconds=3600) and throttle.allow(
-            scope="safe-recovery-user", limit=10, window_seconds=3600, identity=data["username"].lower()
-        )
-        if not allowed:
+        # Per connection only: a limit per account would let anyone who knows the username lock its
+        # owner out of their own recovery; 79-bit codes leave nothing to guess at ten tries an hour.
+        if not throttle.allow(request, scope="safe-recovery", limit=10, window_seconds=3600):
             form.add_error(None, TOO_MANY)
             return render(request, "safe/recovery_reset.html", {"form": form}, status=429)
         try:
