@@ -34,7 +34,7 @@ class ReportsConfig(AppConfig):
                 "transfer": "transfert",
                 "reopen": "réouverture",
                 "assign": "attribution",
-                "reply": "réponse publique",
+                "reply": "réponse à l’auteur",
                 "note": "note interne",
                 "question": "question à l’auteur",
                 "photo": "photo",

@@ -30,6 +30,7 @@ class SafeConfig(AppConfig):
                 "safe.reset_refused": "Coffre-fort : code du bénéficiaire refusé",
                 "safe.password_wait": "Coffre-fort : mot de passe provisoire, sans preuve, en attente",
                 "safe.password_wait_cancel": "Coffre-fort : mot de passe provisoire annulé par le bénéficiaire",
+                "safe.password_wait_link_broken": "Coffre-fort : mot de passe provisoire annulé, le lien étant rompu",
                 "safe.password_wait_void": "Coffre-fort : mot de passe provisoire devenu caduc",
                 "safe.password_wait_done": "Coffre-fort : mot de passe provisoire entré en vigueur",
             },

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -197,7 +197,8 @@ def waiting_reset_cancel(*, safe: Safe, actor, waiting_id: int) -> None:
 def cancel_for_link(link: Link, *, actor) -> None:
     """The link broke: a password waiting through it is void (inside the caller's transaction)."""
     for waiting in WaitingReset.objects.select_for_update().filter(link=link, status=W.WAITING):
-        _end(waiting, "cancel", actor=actor, event="safe.reset_cancelled", journal_action="safe.password_wait_cancel")
+        _end(waiting, "cancel", actor=actor, event="safe.reset_cancelled",
+             journal_action="safe.password_wait_link_broken")
 
 
 def supersede_waiting(safe: Safe, *, actor) -> None:
@@ -214,8 +215,11 @@ def complete_if_due(waiting: WaitingReset) -> bool:
     if waiting.opens_all_at > timezone.now():
         return False
     with transaction.atomic():
-        waiting = WaitingReset.objects.select_for_update().select_related("safe__owner", "organisation").get(
-            pk=waiting.pk)
+        # Only this row: the owner's row is locked by save() below, in the order every password change takes
+        # (user, then waiting password: see apply_new_password), so that two of them never wait on each other.
+        locked = WaitingReset.objects.select_for_update(
+            **({"of": ("self",)} if connection.features.has_select_for_update_of else {}))
+        waiting = locked.select_related("safe__owner", "organisation").get(pk=waiting.pk)
         if waiting.status != W.WAITING:
             return True
         owner = waiting.safe.owner
