@@ -18,8 +18,9 @@ late). The first refusal of a day by a spent budget e-mails the
 organisation's administrators (the operators for the platform), once.
 
 Numbers are counted by a keyed hash: the counters never hold one in clear.
-The caps of one message are taken in a fixed order, each by a conditional
-UPDATE (``count < cap``), inside a savepoint that a refusal rolls back.
+The caps of one message are taken in one order for all (by key), each by a
+conditional UPDATE (``count < cap``), inside a savepoint that a refusal rolls
+back; a batch locks the rows of all its messages first, in that order (``hold``).
 """
 
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.crypto import salted_hmac
 
@@ -73,7 +74,20 @@ def caps_for(*, number: str, purpose: str, account: str, organisation_id: int | 
     caps.append(Cap("number", f"number:{digest}", settings.SMS_DAILY_MAX_PER_NUMBER))
     if purpose in UNVERIFIED_PURPOSES:
         caps.append(Cap("verify", f"verify:{digest}", settings.SMS_DAILY_MAX_VERIFY_PER_NUMBER))
-    return caps
+    # One order for every sender, by key: the rows are locked in it, so that no two senders wait on each other.
+    return sorted(caps, key=lambda cap: cap.key)
+
+
+def hold(caps_of_messages: list[list[Cap]], day: date) -> None:
+    """Before a batch takes the caps of many messages in one transaction:
+    lock all their rows at once, in the one order (by key). Taken message by
+    message, the batch would hold one message's rows while asking for the
+    next one's, in an order a single sender with the same rows would cross."""
+    keys = sorted({cap.key for caps in caps_of_messages for cap in caps})
+    if not keys or not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time, no row to lock
+    SmsDailyCount.objects.bulk_create([SmsDailyCount(key=key, day=day) for key in keys], ignore_conflicts=True)
+    list(SmsDailyCount.objects.select_for_update().filter(day=day, key__in=keys).order_by("key").values_list("pk"))
 
 
 def _take_one(cap: Cap, day: date) -> bool:

@@ -58,6 +58,7 @@ def _text(reminder: Reminder) -> str:
 
 def hand_over_due(*, now=None, limit: int = BATCH) -> int:
     """Hand the due reminders over to the SMS outbox; returns how many."""
+    from beffroi.notify.sms import caps
     from beffroi.notify.sms.caps import SmsRefused
     from beffroi.notify.sms.services import sms_enqueue
     from beffroi.notify.sms.tasks import ensure_dispatch_scheduled
@@ -73,8 +74,14 @@ def hand_over_due(*, now=None, limit: int = BATCH) -> int:
         due = list(due.select_related("safe", "appointment", "document")[:limit])
         queued = False
         pushed = set(SafePushSubscription.objects.filter(safe__in={r.safe_id for r in due}).values_list("safe_id", flat=True))
+        safes = {r.safe_id: r.safe for r in due}
+        phones = {safe_id: verified_phone(safe) for safe_id, safe in safes.items()}  # unverified: no reminder
+        # The organisation that opened a safe pays its reminders (sms_enqueue below, same caps).
+        caps.hold([caps.caps_for(number=phone, purpose="reminder", account=f"safe:{safe_id}",
+                                 organisation_id=safes[safe_id].opened_with_id)
+                   for safe_id, phone in phones.items() if phone], timezone.localdate())
         for reminder in due:
-            phone = verified_phone(reminder.safe)  # an unverified number gets no reminder
+            phone = phones[reminder.safe_id]
             text = _text(reminder)
             sent = False
             if phone:

@@ -190,3 +190,24 @@ def test_senders_at_once_cannot_both_take_the_last_one():
     # Every counter is exact: none lost an increment to another sender, none kept a refused one.
     assert SmsDailyCount.objects.get(key=f"number:{number_digest('+33699887766')}").count == 4
     assert SmsDailyCount.objects.get(key="platform").count == 4
+
+
+def test_every_sender_takes_the_caps_in_one_order_and_a_batch_holds_its_rows_first(commune, other_commune):
+    """A batch of reminders takes many messages' caps in one transaction: it locks all their rows
+    first, in the one order (by key) that a single sender also follows, so none waits on the other."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from beffroi.notify.sms import caps
+    from beffroi.notify.sms.models import SmsDailyCount
+
+    one = caps.caps_for(number="+33612345678", purpose="verify", account="safe:7", organisation_id=commune.pk)
+    assert [cap.key for cap in one] == sorted(cap.key for cap in one)
+    batch = [one, caps.caps_for(number="+33712345678", purpose="reminder", account="safe:8",
+                                organisation_id=other_commune.pk)]
+    caps.hold(batch, timezone.localdate())
+    held = set(SmsDailyCount.objects.filter(day=timezone.localdate()).values_list("key", flat=True))
+    if connection.features.has_select_for_update:  # PostgreSQL: every row is there, and locked by this transaction
+        assert held == {cap.key for caps_of_one in batch for cap in caps_of_one}
+    else:  # SQLite: one writer at a time already, nothing to lock
+        assert held == set()
