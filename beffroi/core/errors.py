@@ -5,8 +5,9 @@ fault belongs to a field the caller sent, with plain messages otherwise.
 Views never read ``message_dict`` themselves (a plain error has none); they
 call one of these:
 
-- ``to_form(form, exc)``: each message on its field when the form has that
-  field, on the form as a whole otherwise (a page that renders the form again);
+- ``to_form(form, exc, field=None)``: each message on its field when the
+  form has that field, on ``field`` (or the form as a whole) otherwise (a page
+  that renders the form again);
 - ``to_messages(request, exc)``: one message each, for a page that redirects;
 - ``to_json(exc)``: the 400 answer of a script's request
   (``{"detail": …, "errors": [{"field": …, "message": …}]}``).
@@ -28,9 +29,10 @@ def faults(exc: ValidationError) -> list[tuple[str | None, str]]:
     return [(None, message) for message in exc.messages]
 
 
-def to_form(form, exc: ValidationError) -> None:
-    for field, message in faults(exc):
-        form.add_error(field if field in form.fields else None, message)
+def to_form(form, exc: ValidationError, field: str | None = None) -> None:
+    """``field``: where plain messages go, when the view knows which field they are about."""
+    for name, message in faults(exc):
+        form.add_error(name if name in form.fields else field, message)
 
 
 def to_messages(request, exc: ValidationError) -> None:

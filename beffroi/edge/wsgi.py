@@ -19,6 +19,11 @@ network, so a few clients on a weak mobile connection cannot hold them:
 
 One thread hop per request in the common case: measured against a2wsgi and
 Django's own handlers in bench/bridge.py (docs/benchmarks.md).
+
+The pieces of a streamed response, and its close (Django's request_finished),
+run on whichever pool thread is free: a streaming generator may query the
+database between pieces (each thread has its own connection), but must not
+keep a cursor or a transaction open from one piece to the next.
 """
 
 import asyncio

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, TypeAdapter
 
 from beffroi.api import ApiError, Error
 from beffroi.core import throttle
+from beffroi.core.errors import faults
 from beffroi.core.fragments import fragments
 from beffroi.core.models import Sector
 from beffroi.edge.marks import shared_page
@@ -353,7 +354,7 @@ def subscribe(request, payload: SubscriptionIn):
     except UnknownChoice as exc:
         raise ApiError(404, str(exc)) from exc
     except DjangoValidationError as exc:
-        raise ApiError(400, " ".join(exc.messages)) from exc
+        raise ApiError(400, " ".join(message for _field, message in faults(exc))) from exc
     except SubscriptionConflict as exc:
         raise ApiError(409, "Cet abonnement existe déjà avec d’autres clés.") from exc
     if created:

@@ -12,6 +12,7 @@ from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOper
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
+from beffroi.core.errors import faults
 from beffroi.reports.open311 import documents, queries
 from beffroi.reports.open311.clients import allow_request, client_for_key
 from beffroi.reports.open311.formats import JSON, XML, Open311Error, document, errors, format_of
@@ -144,7 +145,7 @@ def _file(request, fmt):
             latitude=latitude, longitude=longitude, address=address, answers=_attributes(data),
         )
     except AnswerError as exc:
-        raise Open311Error(400, *(f"attribute[{code}] : {m}" for code, ms in exc.message_dict.items() for m in ms)) from None
+        raise Open311Error(400, *(f"attribute[{code}] : {m}" if code else m for code, m in faults(exc))) from None
     except ValidationError as exc:
         raise Open311Error(400, *_described(exc)) from None
     filed = documents.filed(submission.report, media_ignored=bool(data.get("media_url", "").strip()))
@@ -167,7 +168,5 @@ def _attributes(data) -> dict[str, list[str]]:
 
 
 def _described(exc: ValidationError) -> list[str]:
-    if not hasattr(exc, "error_dict"):
-        return exc.messages
-    return [f"{SPEC_NAMES.get(field, field)} : {message}" for field, messages in exc.message_dict.items()
-            for message in messages]
+    """Each fault named with the Open311 parameter it is about."""
+    return [f"{SPEC_NAMES.get(field, field)} : {message}" if field else message for field, message in faults(exc)]

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from beffroi.core import throttle
+from beffroi.core.errors import to_form, to_json, to_messages
 from beffroi.reports.push import read_push_subscription
 from beffroi.safe.services.accounts import safe_push_subscribe
 from beffroi.safe.services.assisted import waiting_reset
@@ -77,7 +78,7 @@ def account(request):
         try:
             refused = safe_set_phone(safe=request.safe, actor=request.user, phone=form.cleaned_data["phone"])
         except ValidationError as exc:
-            form.add_error("phone", exc.messages)
+            to_form(form, exc, field="phone")
         else:
             messages.success(request, "Numéro enregistré.")
             if refused:
@@ -96,7 +97,7 @@ def phone_code(request):
     try:
         refused = phone_code_send(safe=request.safe)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
         return redirect("safe:account")
     if refused:
         messages.error(request, refused)
@@ -113,7 +114,7 @@ def phone_check(request):
         try:
             phone_verify(safe=request.safe, actor=request.user, code=form.cleaned_data["code"])
         except ValidationError as exc:
-            form.add_error("code", exc.messages)
+            to_form(form, exc, field="code")
         else:
             messages.success(request, "Numéro vérifié : vous recevrez vos rappels et vos codes par SMS.")
             return redirect("safe:account")
@@ -128,7 +129,7 @@ def recovery_codes(request):
         try:
             fresh = recovery_codes_renew(safe=request.safe, actor=request.user, password=form.cleaned_data["password"])
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             return render(request, "safe/recovery_codes.html", {"codes": fresh})
     if request.method == "POST":
@@ -159,7 +160,7 @@ def reset_code(request):
         try:
             reset_with_code(username=data["username"], code=data["code"], password=data["password"])
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Nouveau mot de passe enregistré : vous pouvez entrer dans votre coffre.")
             return redirect("account_login")
@@ -179,7 +180,7 @@ def recovery_reset(request):
         try:
             reset_with_recovery_code(username=data["username"], code=data["code"], password=data["password"])
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, "Nouveau mot de passe enregistré : vous pouvez entrer dans votre coffre. "
                                       "Ce code de secours ne servira plus.")
@@ -197,5 +198,5 @@ def push_subscription(request):
     try:
         safe_push_subscribe(safe=request.safe, **subscription)
     except ValidationError as exc:
-        return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+        return to_json(exc)
     return JsonResponse({"status": "ok"}, status=201)

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from beffroi.core import throttle
+from beffroi.core.errors import to_form, to_messages
 from beffroi.edge.bodies import await_body, large_body
 from beffroi.safe import forms
 from beffroi.safe.access import Viewer, visible, visible_documents
@@ -80,8 +81,7 @@ def owner_required(view=None, *, restricted_ok: bool = False):
 
 
 def _fail(request, exc: ValidationError, fallback: str):
-    for message in exc.messages:
-        messages.error(request, message)
+    to_messages(request, exc)
     return redirect(fallback)
 
 
@@ -105,7 +105,7 @@ def create_account(request):
         try:
             safe = safe_open(**form.service_arguments())
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             login(request, safe.owner, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Votre coffre-fort est ouvert. Vous seul y avez accès.")
@@ -272,8 +272,7 @@ def _store(request, upload, form, viewer, back: str):
             expires_on=form.cleaned_data["expires_on"],
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        to_messages(request, exc)
         return _back(request, back, 400)
     finally:
         upload.close()

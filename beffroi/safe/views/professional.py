@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from beffroi.core.errors import to_form, to_messages
 from beffroi.core.staff_access import staff_user
 from beffroi.edge.bodies import large_body
 from beffroi.notify.sms.selectors import sms_counts
@@ -112,7 +113,7 @@ def open_account(request):
             safe = safe_open(username=data["username"], password=data["password"], first_name=data["first_name"],
                              phone=data["phone"], opened_by=request.user, organisation=data["organisation"])
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             messages.success(request, f"Coffre de {safe.owner.display_name} ouvert et lié à {data['organisation'].name}. "
                                       "Rien n’est partagé tant que le bénéficiaire ne l’a pas choisi.")
@@ -134,7 +135,7 @@ def propose(request):
     try:
         link = link_propose(actor=request.user, organisation=form.cleaned_data["organisation"], safe=user.safe)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
         return redirect("safe:pro_safes")
     messages.success(request, "Lien proposé : le bénéficiaire l’accepte dans son coffre"
                      + (", ou vous donne le code reçu par SMS." if link.code_hash else "."))
@@ -152,7 +153,7 @@ def confirm_code(request, link_id):
     try:
         link_confirm_with_code(actor=request.user, link=link, code=request.POST.get("code", ""))
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
     else:
         messages.success(request, "Lien confirmé.")
     return redirect("safe:pro_safes")
@@ -270,7 +271,7 @@ def reset_password(request, link_id):
                                sms_code=code if method == "sms" else "",
                                recovery_code=code if method == "secours" else "")
         except ValidationError as exc:
-            form.add_error(None, exc)
+            to_form(form, exc)
         else:
             if method == "attente":
                 messages.success(request, "Mot de passe provisoire enregistré. Jusqu’au "
@@ -306,7 +307,7 @@ def reset_code(request, link_id):
     try:
         refused = assisted_code_send(actor=request.user, organisation=link.organisation, safe=link.safe)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        to_messages(request, exc)
     else:
         if refused:
             messages.error(request, f"Le code n’a pas pu partir. {refused}")

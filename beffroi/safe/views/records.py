@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from beffroi.core.errors import to_form
 from beffroi.safe.keys import safe_key
 from beffroi.safe.presenters import link_rows
 from beffroi.safe.services import records as services
@@ -81,8 +82,7 @@ def record_edit(request, kind, pk=None):
                 services.record_save(viewer=request.viewer, safe=request.safe, kind=model_kind, data=data, item=item,
                             starts_at=data.get("starts_at"), reminders=data.get("reminders") or ())
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                to_form(form, exc)
             else:
                 messages.success(request, "Enregistré.")
                 return redirect("safe:records", kind=kind)
