@@ -52,6 +52,13 @@ class Served:
         while not self.server.started:
             time.sleep(0.01)
 
+    def wait_for_requests(self, count: int) -> None:
+        """Until exactly ``count`` requests are in the server's hands (their tasks running)."""
+        deadline = time.monotonic() + 10
+        while len(self.server.server_state.tasks) != count:
+            assert time.monotonic() < deadline, f"{len(self.server.server_state.tasks)} requests, not {count}"
+            time.sleep(0.01)
+
     def raw(self) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=10)
 
@@ -168,7 +175,8 @@ def test_a_client_gone_mid_body_never_reaches_the_application(served):
     server = served(app)
     with server.raw() as sock:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n" + b"a" * 2_000_000)
-    time.sleep(0.3)
+        server.wait_for_requests(1)
+    server.wait_for_requests(0)  # the request is over: it ended without the application
     assert not called.is_set()
     assert requests.get(server.url, timeout=10).status_code == 204  # the server goes on
 
@@ -194,7 +202,7 @@ def test_no_thread_waits_on_a_slow_client(served):
         uploading.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"u" * 10_000)
         downloading.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         downloading.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.5)  # both are now held: one waits for its body, the other for its reader
+        server.wait_for_requests(2)  # both are held: one waits for its body, the other for its reader
         for _ in range(3):
             assert requests.get(server.url + "/page", timeout=10).text == "ok"
     finally:

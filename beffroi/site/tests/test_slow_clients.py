@@ -63,7 +63,10 @@ def test_slow_clients_leave_the_site_answering(transactional_db, commune, settin
             sock.sendall(f"GET /coffre/documents/{document.pk}/fichier/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                          f"Cookie: {cookie}\r\n\r\n".encode())
             held.append(sock)
-        time.sleep(1)  # every slow request has reached the server and waits on its client
+        deadline = time.monotonic() + 10  # every slow request has reached the server and waits on its client
+        while len(server.server.server_state.tasks) < len(held):
+            assert time.monotonic() < deadline, "the slow requests did not all reach the server"
+            time.sleep(0.01)
         with requests.Session() as browser:
             for path in ("/signaler/", "/signalements/", "/actualites/?page=1"):
                 assert browser.get(server.url + path, timeout=15).status_code == 200, path
