@@ -5,6 +5,7 @@ day and what their results add up to), workers' heartbeats, and the counts the
 apps declared (``beffroi.ops.facts``).
 """
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -72,15 +73,29 @@ def _jobs(now):
         "(pushes: sent, removed, to_retry).",
         labels=["task", "key"],
     )
+    for (task, key), total in sorted(_result_sums(recent.filter(status="SUCCESSFUL")).items()):
+        results.add_metric([task, key], total)
+    yield results
+
+
+RESULTS_KEPT_SECONDS = 60.0
+_results_cache: dict[str, tuple[float, dict]] = {}
+
+
+def _result_sums(successful) -> dict[tuple[str, str], int]:
+    """Added up from a day of return values (thousands of rows on a busy day): read at most once a
+    minute per process, whatever the scrape interval."""
+    kept = _results_cache.get("sums")
+    if kept is not None and time.monotonic() - kept[0] < RESULTS_KEPT_SECONDS:
+        return kept[1]
     sums: dict[tuple[str, str], int] = {}
-    for task, value in recent.filter(status="SUCCESSFUL").values_list("task_path", "return_value").iterator():
+    for task, value in successful.values_list("task_path", "return_value").iterator():
         if isinstance(value, dict):
             for key, number in value.items():
                 if isinstance(number, int) and not isinstance(number, bool):
                     sums[task, key] = sums.get((task, key), 0) + number
-    for (task, key), total in sorted(sums.items()):
-        results.add_metric([task, key], total)
-    yield results
+    _results_cache["sums"] = (time.monotonic(), sums)
+    return sums
 
 
 def _workers(now):
