@@ -11,6 +11,8 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 
 RECOVERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RECOVERY_LENGTH = 16
@@ -41,3 +43,26 @@ def normalise_recovery(value: str) -> str:
 
 def matches(stored_hash: str, purpose: str, safe_id: int, code: str) -> bool:
     return bool(code) and hmac.compare_digest(stored_hash, keyed_hash(purpose, safe_id, code))
+
+
+ATTEMPTS = 5  # wrong codes before a code of the SMS is worth nothing
+
+
+def spend(*, safe, purpose: str, code: str, **where) -> bool:
+    """Inside the caller's transaction: the safe's latest code of ``purpose``
+    still alive (unused, unexpired, attempts left), locked; True and marked used
+    when ``code`` is it. A wrong code counts an attempt: the caller raises only
+    after its transaction has committed that count."""
+    from beffroi.safe.models import ResetCode
+
+    current = (ResetCode.objects.select_for_update()
+               .filter(safe=safe, purpose=purpose, used_at__isnull=True, expires_at__gt=timezone.now(),
+                       attempts__lt=ATTEMPTS, **where)
+               .order_by("-created_at").first())
+    if current is None:
+        return False
+    if matches(current.code_hash, purpose, safe.pk, (code or "").strip()):
+        ResetCode.objects.filter(pk=current.pk).update(used_at=timezone.now())
+        return True
+    ResetCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
+    return False

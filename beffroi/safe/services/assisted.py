@@ -29,7 +29,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -41,7 +40,6 @@ from beffroi.safe.keys import safe_key
 from beffroi.safe.models import Link, ResetCode, Safe, WaitingReset
 
 CODE_MINUTES = 10
-ATTEMPTS = 5
 ASSISTED = ResetCode.Purpose.ASSISTED
 NOT_LINKED = "Seul un professionnel d’une organisation liée à ce coffre peut le faire."
 WRONG = "Code incorrect ou expiré."
@@ -119,15 +117,8 @@ def assisted_reset(*, actor, organisation, safe: Safe, password: str, sms_code: 
     proof = "sms" if sms_code.strip() else "recovery"
     with transaction.atomic():
         if proof == "sms":
-            current = (ResetCode.objects.select_for_update()
-                       .filter(safe=safe, purpose=ASSISTED, organisation=organisation, used_at__isnull=True,
-                               expires_at__gt=timezone.now(), attempts__lt=ATTEMPTS)
-                       .order_by("-created_at").first())
-            good = current is not None and codes.matches(current.code_hash, ASSISTED, safe.pk, sms_code.strip())
-            if good:
-                ResetCode.objects.filter(pk=current.pk).update(used_at=timezone.now())
-            elif current is not None:
-                ResetCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
+            # A code asked by this organisation only: another's is not its to use.
+            good = codes.spend(safe=safe, purpose=ASSISTED, code=sms_code, organisation=organisation)
         else:
             good = use_code(safe, recovery_code)
         how = "code reçu par SMS" if proof == "sms" else "code de secours"

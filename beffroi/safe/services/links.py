@@ -1,11 +1,8 @@
 """Links between a safe and support organisations, and what each link shares."""
 
-import hashlib
 import hmac
-import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -14,6 +11,7 @@ from django.utils import timezone
 from beffroi.core import journal
 from beffroi.realtime import channels
 from beffroi.realtime.publish import publish
+from beffroi.safe import codes
 from beffroi.safe.access import Viewer, professional_organisations
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import safe_key
@@ -22,13 +20,13 @@ from beffroi.safe.services.assisted import cancel_for_link
 
 CODE_DIGITS = 6
 CODE_MINUTES = 15
-CODE_ATTEMPTS = 5
+CODE_ATTEMPTS = codes.ATTEMPTS
 LIVE = (Link.Status.PROPOSED, Link.Status.REQUESTED, Link.Status.ACTIVE)
 
 
 def _code_hash(link: Link, code: str) -> str:
-    # Keyed by the site's secret and bound to the link: a leaked table gives nothing to try offline cheaply.
-    return hmac.new(settings.SECRET_KEY.encode(), f"link:{link.pk}:{code}".encode(), hashlib.sha256).hexdigest()
+    # Bound to the link (codes.keyed_hash: the site's secret, the purpose, the link's id).
+    return codes.keyed_hash("link", link.pk, code)
 
 
 def _new_link(safe: Safe, organisation, status, proposed_by) -> Link:
@@ -62,7 +60,7 @@ def _send_code(link: Link) -> str | None:
     phone = verified_phone(link.safe)
     if not phone:
         return None
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    code = codes.numeric_code(CODE_DIGITS)
     try:
         sms_enqueue(
             to=phone, organisation=link.organisation, purpose="code", verified=True, account=f"safe:{link.safe_id}",

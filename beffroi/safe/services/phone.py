@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from beffroi.safe import codes
@@ -20,7 +19,6 @@ from beffroi.safe.keys import safe_key, seal_text, unseal_text
 from beffroi.safe.models import ResetCode, Safe
 
 MINUTES = 15
-ATTEMPTS = 5
 WRONG = "Code incorrect ou expiré : demandez-en un nouveau si besoin."
 VERIFY = ResetCode.Purpose.VERIFY
 
@@ -98,17 +96,9 @@ def phone_verify(*, safe: Safe, actor, code: str) -> None:
     """The owner typed the code: the number is verified. A wrong code is counted in its own transaction."""
     with transaction.atomic():
         safe = Safe.objects.select_for_update().get(pk=safe.pk)
-        current = (ResetCode.objects.select_for_update()
-                   .filter(safe=safe, purpose=VERIFY, used_at__isnull=True, expires_at__gt=timezone.now(),
-                           attempts__lt=ATTEMPTS)
-                   .order_by("-created_at").first())
-        if current is not None and safe.has_phone and codes.matches(current.code_hash, VERIFY, safe.pk,
-                                                                     (code or "").strip()):
-            current.used_at = safe.phone_verified_at = timezone.now()
-            current.save(update_fields=["used_at"])
+        if safe.has_phone and codes.spend(safe=safe, purpose=VERIFY, code=code):
+            safe.phone_verified_at = timezone.now()
             safe.save(update_fields=["phone_verified_at"])
             record_event(safe=safe, key=safe_key(safe), actor=actor, action="safe.phone_verified")
             return
-        if current is not None:
-            ResetCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
     raise ValidationError(WRONG)

@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from beffroi.safe import codes
@@ -24,7 +23,6 @@ from beffroi.safe.keys import safe_key
 from beffroi.safe.models import ResetCode, Safe
 
 MINUTES = 10
-ATTEMPTS = 5
 WRONG = "Code incorrect ou expiré : demandez-en un nouveau si besoin."
 RESET = ResetCode.Purpose.RESET
 
@@ -81,21 +79,13 @@ def reset_with_code(*, username: str, code: str, password: str) -> None:
     """Set the new password if the code is right; a wrong code is counted in its own transaction."""
     safe = _safe_of(username)
     with transaction.atomic():
-        current = None
-        if safe is not None:
-            current = (ResetCode.objects.select_for_update()
-                       .filter(safe=safe, purpose=RESET, used_at__isnull=True, expires_at__gt=timezone.now(),
-                               attempts__lt=ATTEMPTS)
-                       .order_by("-created_at").first())
-        if current is not None and codes.matches(current.code_hash, RESET, safe.pk, (code or "").strip()):
+        if safe is not None and codes.spend(safe=safe, purpose=RESET, code=code):
+            # Only now (the same answer otherwise, whether the account exists or not); a refused
+            # password undoes the block, the code with it.
             validate_password(password, safe.owner)
-            current.used_at = timezone.now()
-            current.save(update_fields=["used_at"])
             # The code went to their mobile a moment ago: the push and the notice tell the rest.
             apply_new_password(safe=safe, password=password, actor=safe.owner, how="par code SMS", sms=False)
             return
-        if current is not None:
-            ResetCode.objects.filter(pk=current.pk).update(attempts=F("attempts") + 1)
     raise ValidationError(WRONG)
 
 
