@@ -226,7 +226,7 @@ def expectations(safes: list[tuple]) -> dict[str, Expected]:
 def check_readable(expected: dict[str, Expected], sample: int = 20) -> None:
     """The code under test reads the bulk-created rows as it reads the service's (same text, same number)."""
     from beffroi.safe.models import Reminder
-    from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.services.phone import safe_phone
     from beffroi.safe.services.reminders import _text
 
     tags = random.Random(1).sample(sorted(expected), min(sample, len(expected)))

@@ -63,13 +63,18 @@ def _go_on(limit: int) -> HttpResponse:
     return response
 
 
+def declared_length(request) -> int | None:
+    """The body's announced length; None when there is none (a chunked body) or it is unreadable."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
 def _too_large(request, limit: int):
     """A clear answer when the announced length is over the limit (a chunked
     body over it is cut by the edge as it arrives)."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    length = declared_length(request) or 0
     if length <= limit:
         return None
     message = f"Envoi trop volumineux : {limit // (1024 * 1024)} Mo au plus."

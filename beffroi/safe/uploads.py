@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers, StopUpload
 from django.http import UnreadablePostError
 
-from beffroi.edge.bodies import await_body
+from beffroi.edge.bodies import await_body, declared_length
 from beffroi.safe.crypto import StreamEncryptor, new_key
 
 FIELD = "fichier"
@@ -158,11 +158,6 @@ def max_multipart_bytes() -> int:
     return max_document_bytes() + MULTIPART_OVERHEAD
 
 
-def declared_length(request) -> int | None:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
 
 
 def too_heavy(limit: int) -> str:

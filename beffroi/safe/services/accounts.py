@@ -17,7 +17,6 @@ from beffroi.safe.crypto import new_key
 from beffroi.safe.events import record_event
 from beffroi.safe.keys import seal_text, wrap_safe_key
 from beffroi.safe.models import MB, Link, Safe
-from beffroi.safe.services.phone import safe_phone  # noqa: F401 (where callers have long found it)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 MOBILE = re.compile(r"^\+33[67]\d{8}$")

@@ -235,7 +235,7 @@ def test_a_new_password_by_sms_code(client, beneficiary):
 def test_the_account_page_sets_the_mobile(owner_client, beneficiary):
     assert owner_client.post("/coffre/compte/", {"phone": "01 02 03 04 05"}).status_code == 400
     assert owner_client.post("/coffre/compte/", {"phone": "07 11 22 33 44"}).status_code == 302
-    from beffroi.safe.services.accounts import safe_phone
+    from beffroi.safe.services.phone import safe_phone
 
     assert safe_phone(Safe.objects.get(owner=beneficiary)) == "+33711223344"
     assert b"+3371122" not in bytes(Safe.objects.get(owner=beneficiary).phone_sealed)

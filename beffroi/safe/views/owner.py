@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from beffroi.core import throttle
 from beffroi.core.errors import to_form, to_messages
-from beffroi.edge.bodies import await_body, large_body
+from beffroi.edge.bodies import await_body, declared_length, large_body
 from beffroi.safe import forms
 from beffroi.safe.access import Viewer, visible, visible_documents
 from beffroi.safe.auth import restriction
@@ -40,7 +40,6 @@ from beffroi.safe.uploads import (
     NO_ROOM,
     EncryptingUploadHandler,
     UploadRefused,
-    declared_length,
     max_document_bytes,
     max_multipart_bytes,
     receive_body,
