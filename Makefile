@@ -31,9 +31,11 @@ run: install
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve
 
-## Runs the whole suite (set DATABASE_URL to run it on PostgreSQL).
+## Runs the whole suite (set DATABASE_URL to run it on PostgreSQL), one
+## pytest-xdist worker per core (PYTEST_WORKERS=1 for a single process).
+PYTEST_WORKERS ?= auto
 test: install-test browser-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 # Debian's Chromium (driven by Playwright's client, never its own browser
 # download) and axe-core from npm, for the accessibility tests.

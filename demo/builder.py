@@ -361,7 +361,7 @@ def _demo_posts(haisnes, admin, topics, sectors) -> None:
     )
     events = [
         ("Marché de Noël", "culture", 5, 14, 6, "Place de la mairie", "Chalets, animations et visite du père Noël."),
-        ("Atelier « premiers pas sur tablette »", "solidarite", 2, 14, 2, "Maison France Services", "Gratuit, sur inscription."),
+        ("Atelier « premiers pas sur tablette »", "solidarite", 2, 14, 2, "Maison France Services", "Gratuit, sur inscription."),
         ("Match de football : Haisnes – Douvrin", "sport", 9, 15, 2, "Stade municipal", "Entrée libre."),
         ("Spectacle de fin d’année des écoles", "jeunesse", 16, 18, 2, "Salle des fêtes", "Ouvert aux familles."),
     ]

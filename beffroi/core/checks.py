@@ -24,7 +24,7 @@ def journal_keys_deploy_check(app_configs=None, **kwargs) -> list[checks.CheckMe
     return [
         checks.Warning(
             "JOURNAL_KEYS is not set: the journal's MAC key is generated under BEFFROI_VAR_DIR on this machine only.",
-            hint="Create it once and give it as JOURNAL_KEYS_FILE (docs/deploy.md, « Secrets »).",
+            hint="Create it once and give it as JOURNAL_KEYS_FILE (docs/deploy.md, « Secrets »).",
             id="beffroi.W001",
         )
     ]

@@ -147,12 +147,12 @@ def _check_signer(model, using: str, last, keys: JournalKeys) -> None:
     key = keys.get(last.key_id)
     if key is None:
         raise JournalKeyError(
-            f"La dernière entrée du journal (n° {last.seq}) est signée par la clé « {last.key_id} », "
+            f"La dernière entrée du journal (n° {last.seq}) est signée par la clé « {last.key_id} », "
             "absente de JOURNAL_KEYS sur cette machine : mettez JOURNAL_KEYS à jour et redémarrez ses processus."
         )
     if not hmac.compare_digest(entry_mac(last, key), last.mac):
         raise JournalKeyError(
-            f"La dernière entrée du journal (n° {last.seq}) ne se vérifie pas avec la clé « {last.key_id} » "
+            f"La dernière entrée du journal (n° {last.seq}) ne se vérifie pas avec la clé « {last.key_id} » "
             "de cette machine : la clé diffère d’une machine à l’autre, ou l’entrée a été modifiée "
             "(manage.py verify_journal)."
         )
@@ -207,10 +207,10 @@ def verify_chain(*, keys: JournalKeys | None = None, wanted=frozenset(), chunk_s
         else:
             key = keys.get(entry.key_id)
             if key is None:
-                return broken(seq, f"l’entrée n° {seq} est signée par la clé « {entry.key_id} », absente de JOURNAL_KEYS")
+                return broken(seq, f"l’entrée n° {seq} est signée par la clé « {entry.key_id} », absente de JOURNAL_KEYS")
             if keys.age(entry.key_id) < signer_age:
                 return broken(
-                    seq, f"l’entrée n° {seq} est signée par une clé plus ancienne (« {entry.key_id} ») que la précédente"
+                    seq, f"l’entrée n° {seq} est signée par une clé plus ancienne (« {entry.key_id} ») que la précédente"
                 )
             if not hmac.compare_digest(entry_mac(entry, key), entry.mac):
                 return broken(seq, f"le contenu de l’entrée n° {seq} a été modifié")

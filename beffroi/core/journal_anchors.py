@@ -127,7 +127,7 @@ def parse_head(value: str) -> Anchor:
     """``N:MAC``, as the daily report gives the head."""
     seq, _, mac = value.strip().partition(":")
     if not (seq.isascii() and seq.isdigit()):
-        raise AnchorError("tête attendue sous la forme « n°:code », comme dans le rapport quotidien")
+        raise AnchorError("tête attendue sous la forme « n°:code », comme dans le rapport quotidien")
     return parse_anchor(
         json.dumps({"seq": int(seq), "mac": mac.lower(), "count": int(seq), "at": timezone.now().isoformat()}),
         "donnée en ligne de commande",

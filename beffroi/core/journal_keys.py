@@ -67,7 +67,7 @@ def parse(text: str) -> JournalKeys:
         # The message must never quote the secret.
         if not _ID.fullmatch(key_id) or key_id in found or len(secret) < MIN_SECRET_LENGTH:
             raise JournalKeyError(
-                f"JOURNAL_KEYS mal formée (élément {position}) : attendu « id:secret » séparés par des virgules, "
+                f"JOURNAL_KEYS mal formée (élément {position}) : attendu « id:secret » séparés par des virgules, "
                 f"la plus récente en premier, chaque secret d’au moins {MIN_SECRET_LENGTH} caractères."
             )
         ids.append(key_id)

@@ -28,12 +28,12 @@ def declare(*, nouns: dict[str, str] | None = None, verbs: dict[str, str] | None
     for known, declared in ((NOUNS, nouns), (VERBS, verbs), (ACTIONS, actions)):
         for code, label in (declared or {}).items():
             if known.get(code, label) != label:
-                raise ValueError(f"Deux libellés pour « {code} » : « {known[code]} » et « {label} ».")
+                raise ValueError(f"Deux libellés pour « {code} » : « {known[code]} » et « {label} ».")
             known[code] = label
 
 
 def action_label(action: str) -> str:
-    """``sector.create`` → « Quartier : création »; unknown codes stay as they are."""
+    """``sector.create`` → « Quartier : création »; unknown codes stay as they are."""
     if action in ACTIONS:
         return ACTIONS[action]
     noun, _, verb = action.partition(".")

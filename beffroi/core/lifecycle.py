@@ -21,5 +21,5 @@ class Lifecycle:
         except KeyError:
             label = self.action_labels.get(action, action)
             raise ValidationError(
-                f"Action impossible : « {label} » n’est pas permis depuis l’état « {status_label or status} »."
+                f"Action impossible : « {label} » n’est pas permis depuis l’état « {status_label or status} »."
             ) from None

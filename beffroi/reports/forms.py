@@ -45,7 +45,7 @@ class PhotosField(forms.FileField):
                 check_upload_size(upload.size)
                 cleaned.append(sanitize_image(upload.read()))
             except ImageRejected as exc:
-                raise ValidationError(f"« {upload.name[:60]} » : {exc}") from exc
+                raise ValidationError(f"« {upload.name[:60]} » : {exc}") from exc
         return cleaned
 
 

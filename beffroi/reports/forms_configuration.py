@@ -47,8 +47,8 @@ class QuestionForm(forms.ModelForm):
 
     options_text = forms.CharField(
         label="Choix proposés", required=False, widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Pour une question à choix : un choix par ligne, « clé : libellé » ou le libellé seul "
-        "(par exemple « eteint : Il est éteint »).",
+        help_text="Pour une question à choix : un choix par ligne, « clé : libellé » ou le libellé seul "
+        "(par exemple « eteint : Il est éteint »).",
     )
 
     class Meta:

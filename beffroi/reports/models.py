@@ -66,7 +66,7 @@ class Category(models.Model):
 
 class CategoryQuestion(models.Model):
     """A question asked with the reports of a category (an Open311 attribute),
-    such as « Le lampadaire est-il éteint ou clignote-t-il ? »."""
+    such as « Le lampadaire est-il éteint ou clignote-t-il ? »."""
 
     class Kind(models.TextChoices):
         # Values are Open311's datatypes.

@@ -61,7 +61,7 @@ def _one(question: CategoryQuestion, values: list[str]) -> tuple[object, str]:
     options = dict(question.options)
     unknown = [v for v in values if v not in options]
     if unknown:
-        raise ValidationError(f"Choix inconnu : « {unknown[0][:40]} ». Choix possibles : {', '.join(options.values())}.")
+        raise ValidationError(f"Choix inconnu : « {unknown[0][:40]} ». Choix possibles : {', '.join(options.values())}.")
     keys = list(dict.fromkeys(values))  # once each, in the order given
     if question.kind == Kind.CHOICE:
         return keys[0], options[keys[0]]
@@ -103,7 +103,7 @@ def kept_after_purge(answers: list[dict]) -> list[dict]:
 
 
 def check_options(kind: str, lines: str) -> list[list[str]]:
-    """The choices of a list question, one per line (« clé : libellé », or a
+    """The choices of a list question, one per line (« clé : libellé », or a
     label alone, whose key is derived from it)."""
     if kind not in (Kind.CHOICE, Kind.CHOICES):
         if lines.strip():
@@ -117,9 +117,9 @@ def check_options(kind: str, lines: str) -> list[list[str]]:
         key, _, label = line.partition(":") if ":" in line else (slugify(line), "", line)
         key, label = slugify(key.strip())[:40], label.strip()
         if not key or not label:
-            raise ValidationError(f"Choix illisible : « {line[:60]} ». Écrivez « clé : libellé » ou un libellé seul.")
+            raise ValidationError(f"Choix illisible : « {line[:60]} ». Écrivez « clé : libellé » ou un libellé seul.")
         if key in dict(options):
-            raise ValidationError(f"Deux choix ont la même clé : « {key} ».")
+            raise ValidationError(f"Deux choix ont la même clé : « {key} ».")
         options.append([key, label[:100]])
     if len(options) < 2:
         raise ValidationError("Proposez au moins deux choix, un par ligne.")

@@ -58,7 +58,7 @@ def route(*, category: Category, sector: Sector | None, at: datetime) -> Destina
         if rule_matches(rule, category=category, sector=sector, office=office):
             agent = rule.target_agent
             when = "pendant les heures d’ouverture" if office else "en dehors des heures d’ouverture"
-            reason = f"Règle « {rule.name} » : catégorie {category}"
+            reason = f"Règle « {rule.name} » : catégorie {category}"
             if sector is not None:
                 reason += f", quartier {sector.name}"
             reason += f", {when}"

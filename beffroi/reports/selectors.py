@@ -174,7 +174,7 @@ def dashboard(reports, *, now=None) -> Dashboard:
 
 
 def duration_fr(seconds: float | None) -> str:
-    """« 45 min », « 3 h 05 », « 2 j 4 h »: a delay as an agent reads it."""
+    """« 45 min », « 3 h 05 », « 2 j 4 h »: a delay as an agent reads it."""
     if seconds is None:
         return "—"
     minutes = round(seconds / 60)

@@ -2,7 +2,7 @@
 
 SMS codes are 6 digits (few attempts, minutes of life). Recovery codes are
 printed and kept for years: 16 characters from an alphabet without the
-look-alikes 0/O, 1/I/L (79 bits), shown as « ABCD-EFGH-JKMN-PQRS »; typed
+look-alikes 0/O, 1/I/L (79 bits), shown as « ABCD-EFGH-JKMN-PQRS »; typed
 in any case, with or without dashes and spaces.
 """
 
@@ -34,7 +34,7 @@ def recovery_code() -> str:
 
 
 def normalise_recovery(value: str) -> str:
-    """What was typed, as it was printed (« abcd efgh… » → « ABCD-EFGH-… »); "" if it cannot be one."""
+    """What was typed, as it was printed (« abcd efgh… » → « ABCD-EFGH-… »); "" if it cannot be one."""
     raw = "".join(c for c in (value or "").upper() if c not in " -\u00a0")
     if len(raw) != RECOVERY_LENGTH or any(c not in RECOVERY_ALPHABET for c in raw):
         return ""

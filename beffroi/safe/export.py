@@ -1,4 +1,4 @@
-"""« Mes données »: everything in the safe, as one ZIP streamed as it is made.
+"""« Mes données »: everything in the safe, as one ZIP streamed as it is made.
 
 Original files (decrypted as they are zipped, never written to disk in
 clear), contacts, notes and appointments as JSON and CSV, the safe's journal,

@@ -152,7 +152,7 @@ def test_a_swapped_key_id_is_caught(chain, settings):
 
 def test_an_entry_signed_by_an_unknown_key_is_named(chain, settings):
     settings.JOURNAL_KEYS = new_key_item("j9")
-    with pytest.raises(CommandError, match="entrée n° 1 : l’entrée n° 1 est signée par la clé « j1 », absente"):
+    with pytest.raises(CommandError, match="entrée n° 1 : l’entrée n° 1 est signée par la clé « j1 », absente"):
         call_command("verify_journal")
 
 
@@ -184,10 +184,10 @@ def test_a_machine_with_another_key_refuses_to_extend_the_chain(chain, settings,
     """A second machine whose key was generated on its own (or differs) would
     write entries that never verify: it refuses at its first write."""
     settings.JOURNAL_KEYS = new_key_item("j1")
-    with pytest.raises(JournalKeyError, match="ne se vérifie pas avec la clé « j1 »"), transaction.atomic():
+    with pytest.raises(JournalKeyError, match="ne se vérifie pas avec la clé « j1 »"), transaction.atomic():
         journal.record(actor=None, action="test.action")
     settings.JOURNAL_KEYS = new_key_item("j0")
-    with pytest.raises(JournalKeyError, match="signée par la clé « j1 », absente de JOURNAL_KEYS"), transaction.atomic():
+    with pytest.raises(JournalKeyError, match="signée par la clé « j1 », absente de JOURNAL_KEYS"), transaction.atomic():
         journal.record(actor=None, action="test.action")
     assert JournalEntry.objects.count() == 5
 

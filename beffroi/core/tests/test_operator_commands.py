@@ -73,7 +73,7 @@ def test_add_commune_attaches_the_commune_to_its_agglomeration(db):
     agglomeration = Organisation.objects.create(kind=Organisation.Kind.AGGLOMERATION, name="Agglo", slug="agglo")
     run("add_commune", "douvrin", "--name", "Douvrin", "--host", "douvrin.fr", "--parent", "agglo")
     assert Organisation.objects.get(slug="douvrin").parent == agglomeration
-    with pytest.raises(CommandError, match="Aucune organisation n’a l’identifiant « inconnue »"):
+    with pytest.raises(CommandError, match="Aucune organisation n’a l’identifiant « inconnue »"):
         run("add_commune", "haisnes", "--name", "Haisnes", "--host", "haisnes.fr", "--parent", "inconnue")
 
 
@@ -115,7 +115,7 @@ def test_add_commune_adds_host_names_to_an_existing_commune(commune):
     assert not domain.is_primary  # "testserver" stays the primary name
     assert "Noms d’hôte ajoutés à Haisnes" in out
     assert JournalEntry.objects.get().action == "domain.create"
-    with pytest.raises(CommandError, match="Aucune commune n’a l’identifiant « douvrin »"):
+    with pytest.raises(CommandError, match="Aucune commune n’a l’identifiant « douvrin »"):
         run("add_commune", "douvrin", "--existing", "--host", "douvrin.fr")
 
 
@@ -199,7 +199,7 @@ def test_create_staff_refuses_a_person_already_in_the_team(commune, administrato
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["douvrin", "--email", "a@b.fr"], "Aucune organisation n’a l’identifiant « douvrin »"),
+        (["douvrin", "--email", "a@b.fr"], "Aucune organisation n’a l’identifiant « douvrin »"),
         (["haisnes", "--email", "pas-une-adresse"], "Adresse électronique invalide"),
     ],
 )

@@ -111,7 +111,7 @@ class SettingsCrud:
             except ValidationError as exc:
                 to_messages(request, exc)
             else:
-                messages.success(request, f"« {instance} » a été supprimé.")
+                messages.success(request, f"« {instance} » a été supprimé.")
             return redirect(reverse(self.list_url))
         cancel_url = reverse(self.list_url)
         return render(request, "backoffice/confirm_delete.html", {"object": instance, "cancel_url": cancel_url})

@@ -137,7 +137,7 @@ def post_action_view(request, pk):
     except ValidationError as exc:
         to_messages(request, exc)
     else:
-        messages.success(request, f"« {post.title} » : {post.get_status_display().lower()}.")
+        messages.success(request, f"« {post.title} » : {post.get_status_display().lower()}.")
     return redirect("backoffice:post_edit", pk=post.pk)
 
 
@@ -150,7 +150,7 @@ def post_delete_view(request, pk):
         except ValidationError as exc:
             to_messages(request, exc)
             return redirect("backoffice:post_edit", pk=post.pk)
-        messages.success(request, f"« {post.title} » a été supprimée.")
+        messages.success(request, f"« {post.title} » a été supprimée.")
         return redirect("backoffice:post_list")
     cancel_url = reverse("backoffice:post_edit", kwargs={"pk": post.pk})
     return render(request, "backoffice/confirm_delete.html", {"object": post, "cancel_url": cancel_url})

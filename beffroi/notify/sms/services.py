@@ -72,7 +72,7 @@ def sms_enqueue(
     tag = tag or new_tag()
     if not re.fullmatch(TAG_PATTERN, tag):
         raise ValidationError(
-            "Étiquette invalide : 20 caractères au plus, lettres, chiffres, « - » ou « _ ».", code="tag"
+            "Étiquette invalide : 20 caractères au plus, lettres, chiffres, « - » ou « _ ».", code="tag"
         )
     if not verified and purpose not in caps.UNVERIFIED_PURPOSES:
         raise caps.SmsRefused(caps.UNVERIFIED, code="unverified")
@@ -117,5 +117,5 @@ def _same_message(tag: str, *, to: str, text: str, organisation: Organisation | 
     existing = SmsMessage.objects.get(tag=tag)
     # The text of a one-time code is erased once sent (dispatch.SECRET_PURPOSES).
     if existing.to != to or existing.text not in (text, "") or existing.organisation_id != getattr(organisation, "pk", None):
-        raise ValidationError(f"Un autre SMS porte déjà l’étiquette « {tag} ».", code="tag_taken")
+        raise ValidationError(f"Un autre SMS porte déjà l’étiquette « {tag} ».", code="tag_taken")
     return existing

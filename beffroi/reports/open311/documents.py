@@ -14,7 +14,7 @@ from beffroi.reports.models import Category, CategoryQuestion, Report
 SERVICE_TYPE = "realtime"  # the service_request_id is returned at once
 PHOTO_WIDTH = 960  # as on the public page
 READ_NOTICE = (
-    "Le texte de l’auteur n’est jamais publié : « description » reprend le texte public rédigé par la mairie."
+    "Le texte de l’auteur n’est jamais publié : « description » reprend le texte public rédigé par la mairie."
 )
 
 

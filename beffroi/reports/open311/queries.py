@@ -32,7 +32,7 @@ STATUSES = {
 def _shown(value: str) -> str:
     """A value quoted back in a message, cut short."""
     value = value.replace("\x00", "")
-    return f"« {value[:40]}… »" if len(value) > 40 else f"« {value} »"
+    return f"« {value[:40]}… »" if len(value) > 40 else f"« {value} »"
 
 
 # --- Jurisdiction -----------------------------------------------------------------------

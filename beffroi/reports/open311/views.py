@@ -40,7 +40,7 @@ def endpoint(*methods: str):
         def wrapper(request, *args, fmt: str, **kwargs):
             chosen = format_of(fmt)
             if chosen is None:
-                return errors(XML, 404, f"Format inconnu : « .{fmt[:20]} ». Formats servis : .xml et .json.")
+                return errors(XML, 404, f"Format inconnu : « .{fmt[:20]} ». Formats servis : .xml et .json.")
             if request.method not in allowed:
                 response = errors(
                     chosen, 405, f"Méthode {request.method} non permise ici (permises : {allow_header})."
@@ -95,7 +95,7 @@ def service_request(request, fmt, service_request_id):
     code = queries.request_code(service_request_id)
     report = queries.public_reports(request.commune).filter(code=code).first() if code else None
     if report is None:
-        raise Open311Error(404, f"Aucun signalement public n’a le numéro « {service_request_id[:20]} » dans cette commune.")
+        raise Open311Error(404, f"Aucun signalement public n’a le numéro « {service_request_id[:20]} » dans cette commune.")
     return _requests(request, fmt, [report])
 
 
@@ -163,7 +163,7 @@ def _attributes(data) -> dict[str, list[str]]:
         if match is not None:
             answers.setdefault(match[1], []).extend(data.getlist(name))
         elif name.startswith("attribute"):
-            raise Open311Error(400, f"Paramètre illisible : « {name[:60]} ». Écrivez attribute[code]=valeur.")
+            raise Open311Error(400, f"Paramètre illisible : « {name[:60]} ». Écrivez attribute[code]=valeur.")
     return answers
 
 

@@ -241,7 +241,7 @@ def report_category_delete(*, actor, organisation, instance: Category) -> None:
     category with reports is protected by the database: deactivate it instead."""
     used = RoutingRule.objects.filter(Q(category=instance) | Q(category__parent=instance)).values_list("name", flat=True)
     if used:
-        names = ", ".join(f"« {name} »" for name in used[:5])
+        names = ", ".join(f"« {name} »" for name in used[:5])
         raise ValidationError(f"Des règles d’orientation portent sur cette catégorie ({names}) : modifiez-les d’abord.")
     _delete(actor=actor, organisation=organisation, instance=instance)
 

@@ -25,7 +25,7 @@ def test_the_queue_and_the_report_show_to_the_receiving_organisation(agent_clien
     assert queue.status_code == 200 and report.code in queue.content.decode()
     detail = agent_client.get(f"/gestion/signalements/{report.code}/")
     assert detail.status_code == 200
-    assert "Trou profond" in detail.content.decode() and "Règle « Voirie »" in detail.content.decode()
+    assert "Trou profond" in detail.content.decode() and "Règle « Voirie »" in detail.content.decode()
 
 
 def test_other_organisations_and_roles_see_nothing(client, territory, report):

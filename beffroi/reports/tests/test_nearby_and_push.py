@@ -1,4 +1,4 @@
-"""« Déjà signalé ? », and Web Push to agents and followers."""
+"""« Déjà signalé ? », and Web Push to agents and followers."""
 
 import json
 

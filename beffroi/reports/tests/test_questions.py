@@ -60,7 +60,7 @@ def test_answers_are_checked_by_kind(territory, questions):
 
     bad = {
         "profondeur": (["beaucoup"], "Indiquez un nombre"),
-        "ou": (["ailleurs"], "Choix inconnu : « ailleurs »"),
+        "ou": (["ailleurs"], "Choix inconnu : « ailleurs »"),
         "depuis": (["hier"], "Date illisible"),
         "remarque": (["x" * 501], "500 caractères au plus"),
     }
@@ -93,7 +93,7 @@ def _form(territory, **fields):
 
 def test_the_web_form_asks_the_chosen_categorys_questions(client, territory, questions):
     page = client.get("/signaler/").content.decode()
-    assert "Précisions sur « Nid-de-poule »" in page
+    assert "Précisions sur « Nid-de-poule »" in page
     assert f'name="q-{territory["pothole"].pk}-profondeur"' in page and 'type="datetime-local"' in page
     prefix = f"q-{territory['pothole'].pk}-"
 
@@ -193,7 +193,7 @@ def test_open311_filings_carry_checked_attributes(client, territory, questions, 
     refused = [
         ({"attribute[ou]": "chaussee"}, "attribute[profondeur] : Réponse obligatoire."),
         ({"attribute[profondeur]": "beaucoup"}, "attribute[profondeur] : Indiquez un nombre"),
-        ({"attribute[profondeur]": "3", "attribute[risque][]": ["velos", "tracteurs"]}, "Choix inconnu : « tracteurs »"),
+        ({"attribute[profondeur]": "3", "attribute[risque][]": ["velos", "tracteurs"]}, "Choix inconnu : « tracteurs »"),
         ({"attribute[profondeur]": "3", "attribute[ou": "x"}, "Paramètre illisible"),
     ]
     for fields, message in refused:

@@ -33,7 +33,7 @@ def test_a_report_is_routed_and_announced_at_once(territory):
     )
     report = submission.report
     assert report.service == territory["technical"] and report.sector == territory["centre"]
-    assert "Règle « Voirie »" in report.routing_reason
+    assert "Règle « Voirie »" in report.routing_reason
     assert report.due_at is not None and report.status == Report.Status.NEW
     event = Event.objects.get(channel=f"reports:{territory['commune'].pk}")
     assert event.type == "report.new" and event.data["report"]["code"] == report.code

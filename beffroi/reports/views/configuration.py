@@ -154,8 +154,8 @@ QUESTIONS = _crud(
         (lambda q: _yes_no(q.required), "Obligatoire"),
     ],
     save=_from_form(category_question_save, QUESTION_FIELDS), delete=category_question_delete, queryset=_questions,
-    intro="Les précisions demandées aux habitants avec une catégorie (« Le lampadaire est-il éteint ou "
-    "clignote-t-il ? ») ; les applications qui utilisent Open311 les reçoivent comme attributs.",
+    intro="Les précisions demandées aux habitants avec une catégorie (« Le lampadaire est-il éteint ou "
+    "clignote-t-il ? ») ; les applications qui utilisent Open311 les reçoivent comme attributs.",
 )
 RULES = _crud(
     SettingsCrud,
@@ -183,7 +183,7 @@ SHIFTS = _crud(
         (lambda s: _when(s.ends_at), "Fin"),
     ],
     save=_from_form(on_call_shift_save, SHIFT_FIELDS), delete=on_call_shift_delete, queryset=_shifts,
-    intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
+    intro="En dehors des heures d’ouverture, les règles « astreinte » envoient le signalement "
     "à l’agent d’astreinte du service, qui est prévenu aussitôt.",
 )
 CRUDS = [CATEGORIES, QUESTIONS, RULES, SHIFTS]

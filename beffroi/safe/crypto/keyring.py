@@ -144,12 +144,12 @@ class Keyring:
         def remove(keys: _Keys) -> _Keys:
             if kek_id == keys.current:
                 raise KeyringError(
-                    f"La clé « {kek_id} » est la clé courante : faites d’abord une rotation et rechiffrez les clés qu’elle protège."
+                    f"La clé « {kek_id} » est la clé courante : faites d’abord une rotation et rechiffrez les clés qu’elle protège."
                 )
             if kek_id in keys.destroyed:
                 return keys
             if kek_id not in keys.keys:
-                raise KeyringError(f"Aucune clé « {kek_id} » dans ce trousseau.")
+                raise KeyringError(f"Aucune clé « {kek_id} » dans ce trousseau.")
             remaining = {i: key for i, key in keys.keys.items() if i != kek_id}
             return _Keys(keys.current, remaining, keys.destroyed | {kek_id})
 
@@ -204,7 +204,7 @@ def _parse_secret(secret: str) -> _Keys:
         # The message must not quote the secret.
         if not _ID.fullmatch(kek_id) or kek_id in keys or len(key) != KEY_SIZE:
             raise KeyringError(
-                f"Trousseau mal formé (élément {position}) : attendu « id:clé » séparés par des virgules, "
+                f"Trousseau mal formé (élément {position}) : attendu « id:clé » séparés par des virgules, "
                 "chaque clé faisant 32 octets encodés en base64."
             )
         keys[kek_id] = key

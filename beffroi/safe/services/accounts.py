@@ -23,7 +23,7 @@ MOBILE = re.compile(r"^\+33[67]\d{8}$")
 
 
 def normalise_mobile(value: str) -> str:
-    """« 06 12 34 56 78 », « +33 6 12… » → « +33612345678 »; a French mobile number only."""
+    """« 06 12 34 56 78 », « +33 6 12… » → « +33612345678 »; a French mobile number only."""
     digits = re.sub(r"[\s.\-()]", "", value or "")
     if digits.startswith("0") and len(digits) == 10:
         digits = "+33" + digits[1:]

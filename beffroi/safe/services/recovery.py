@@ -4,9 +4,9 @@ Made when the owner opens their safe themselves, or when they ask for new
 ones (the former stop working); shown once, to print; only their keyed hash
 is kept; each works once. A safe opened by a professional gets none at
 opening: the professional's screen would show them. Its owner makes them
-from « Mon compte ».
+from « Mon compte ».
 
-One opens a new password: by the owner alone (« Mot de passe oublié ») or
+One opens a new password: by the owner alone (« Mot de passe oublié ») or
 with a professional of a linked organisation (services/assisted.py).
 """
 

@@ -1,4 +1,4 @@
-"""« Mes données »: export everything, or delete the account for good."""
+"""« Mes données »: export everything, or delete the account for good."""
 
 from django.contrib import messages
 from django.contrib.auth import authenticate, logout

@@ -110,7 +110,7 @@ def create_account(request):
             messages.success(request, "Votre coffre-fort est ouvert. Vous seul y avez accès.")
             if safe.has_phone:
                 messages.info(request, safe.verification_refused or
-                              "Un code de vérification vient de partir vers votre mobile : tapez-le dans « Mon compte ».")
+                              "Un code de vérification vient de partir vers votre mobile : tapez-le dans « Mon compte ».")
             return render(request, "safe/recovery_codes.html", {"codes": safe.new_recovery_codes, "opening": True})
     status = 400 if form.is_bound else 200
     return render(request, "safe/create_account.html", {"form": form}, status=status)

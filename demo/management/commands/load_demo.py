@@ -21,7 +21,7 @@ class Command(BaseCommand):
         out.write("Site de Haisnes : http://127.0.0.1:8000/   (Douvrin : http://douvrin.localhost:8000/)")
         out.write("Espace agents : http://127.0.0.1:8000/gestion/ — signalements : http://127.0.0.1:8000/gestion/signalements/")
         out.write("Agglomération (déchets) : http://agglo.localhost:8000/gestion/signalements/")
-        out.write(f"Coffre-fort numérique : http://127.0.0.1:8000/coffre/ (bénéficiaire « {DEMO_BENEFICIARY} », "
+        out.write(f"Coffre-fort numérique : http://127.0.0.1:8000/coffre/ (bénéficiaire « {DEMO_BENEFICIARY} », "
                   "sans adresse électronique) ; accompagnement : http://127.0.0.1:8000/accompagnement/")
         out.write(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
         out.write("Double authentification : ajoutez la clé TOTP dans une application d’authentification,")

@@ -32,9 +32,9 @@ def normalise_host(raw: str) -> str:
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise CommandError(f"Nom d’hôte invalide : « {raw} ».") from exc
+        raise CommandError(f"Nom d’hôte invalide : « {raw} ».") from exc
     if not (_is_domain_name(host) or SINGLE_LABEL.fullmatch(host) or _is_ipv4(host)):
-        raise CommandError(f"Nom d’hôte invalide : « {raw} ».")
+        raise CommandError(f"Nom d’hôte invalide : « {raw} ».")
     return host
 
 
@@ -82,7 +82,7 @@ class Command(BaseCommand):
         names = list(dict.fromkeys(normalise_host(host) for host in host_names))
         taken = dict(Domain.objects.filter(hostname__in=names).values_list("hostname", "organisation__name"))
         if taken:
-            listed = ", ".join(f"« {host} » ({owner})" for host, owner in taken.items())
+            listed = ", ".join(f"« {host} » ({owner})" for host, owner in taken.items())
             raise CommandError(f"Nom(s) d’hôte déjà utilisé(s) : {listed}.")
 
         with transaction.atomic():
@@ -96,7 +96,7 @@ class Command(BaseCommand):
                 try:
                     domain.full_clean()
                 except ValidationError as exc:
-                    raise CommandError(f"« {host} » : {_messages(exc)}") from exc
+                    raise CommandError(f"« {host} » : {_messages(exc)}") from exc
                 domain.save()
                 journal.record(
                     actor=None,
@@ -129,20 +129,20 @@ class Command(BaseCommand):
     def _existing(slug: str) -> Organisation:
         commune = Organisation.objects.communes().filter(slug=slug).first()
         if commune is None:
-            raise CommandError(f"Aucune commune n’a l’identifiant « {slug} ».")
+            raise CommandError(f"Aucune commune n’a l’identifiant « {slug} ».")
         return commune
 
     @staticmethod
     def _create(*, slug, name, insee, email, parent, names) -> Organisation:
         if Organisation.objects.filter(slug=slug).exists():
-            raise CommandError(f"L’identifiant « {slug} » est déjà pris (ajoutez --existing pour compléter ses noms d’hôte).")
+            raise CommandError(f"L’identifiant « {slug} » est déjà pris (ajoutez --existing pour compléter ses noms d’hôte).")
         if not name:
             raise CommandError("Indiquez le nom de la nouvelle commune avec --name (ou --existing pour une commune existante).")
         parent_organisation = None
         if parent:
             parent_organisation = Organisation.objects.filter(slug=parent).first()
             if parent_organisation is None:
-                raise CommandError(f"Aucune organisation n’a l’identifiant « {parent} ».")
+                raise CommandError(f"Aucune organisation n’a l’identifiant « {parent} ».")
         commune = Organisation(
             kind=Organisation.Kind.COMMUNE,
             name=name.strip(),

@@ -54,11 +54,11 @@ class Command(BaseCommand):
     def handle(self, *args, commune, email, first_name, last_name, role, base_url, **options):
         organisation = Organisation.objects.filter(slug=commune).first()
         if organisation is None:
-            raise CommandError(f"Aucune organisation n’a l’identifiant « {commune} ».")
+            raise CommandError(f"Aucune organisation n’a l’identifiant « {commune} ».")
         try:
             validate_email(email.strip())
         except ValidationError as exc:
-            raise CommandError(f"Adresse électronique invalide : « {email} ».") from exc
+            raise CommandError(f"Adresse électronique invalide : « {email} ».") from exc
         base_url = (base_url or self._default_base_url(organisation)).rstrip("/")
 
         existed = User.objects.filter(email__iexact=email.strip()).exists()

@@ -63,7 +63,7 @@ def test_a_tag_makes_enqueuing_idempotent():
     assert SmsMessage.objects.count() == 1 and _dispatch_jobs().count() == 1
     with pytest.raises(ValidationError) as refused:
         sms_enqueue(to="0612345678", text="Autre chose", purpose="reminder", verified=True, tag="rem-42")
-    assert refused.value.messages == ["Un autre SMS porte déjà l’étiquette « rem-42 »."]
+    assert refused.value.messages == ["Un autre SMS porte déjà l’étiquette « rem-42 »."]
 
 
 @pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_a_tag_makes_enqueuing_idempotent():
         ({"text": "  "}, "Le texte du SMS est vide."),
         ({"text": "é" * 481}, "Le texte du SMS dépasse 480 caractères (481)."),
         ({"purpose": "Rappel du coffre"}, "Motif d’envoi invalide."),
-        ({"tag": "rappel-du-coffre-numero-12"}, "Étiquette invalide : 20 caractères au plus, lettres, chiffres, « - » ou « _ »."),
+        ({"tag": "rappel-du-coffre-numero-12"}, "Étiquette invalide : 20 caractères au plus, lettres, chiffres, « - » ou « _ »."),
         ({"to": "01 23 45 67 89"}, "Ce numéro n’est pas un mobile : les SMS ne partent que vers les numéros en 06 ou 07."),
     ],
 )
@@ -195,7 +195,7 @@ def test_the_lifecycle_refuses_every_other_move():
     with pytest.raises(ValidationError) as refused:
         SMS_LIFECYCLE.target("queued", "accepted", status_label="En attente")
     assert refused.value.messages == [
-        "Action impossible : « Accepté par l’opérateur » n’est pas permis depuis l’état « En attente »."
+        "Action impossible : « Accepté par l’opérateur » n’est pas permis depuis l’état « En attente »."
     ]
 
 

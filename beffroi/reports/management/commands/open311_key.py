@@ -24,12 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, organisation, name, **options):
         commune = Organisation.objects.filter(slug=organisation).first()
         if commune is None:
-            raise CommandError(f"Aucune organisation n’a l’identifiant « {organisation} ».")
+            raise CommandError(f"Aucune organisation n’a l’identifiant « {organisation} ».")
         try:
             client, key = open311_client_create(organisation=commune, name=name)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Client Open311 « {client.name} » créé pour {commune.name}."))
+        self.stdout.write(self.style.SUCCESS(f"Client Open311 « {client.name} » créé pour {commune.name}."))
         self.stdout.write("Clé d’API (api_key), affichée cette seule fois : seule son empreinte est enregistrée.")
         self.stdout.write(key)
         domain = commune.domains.order_by("-is_primary", "pk").values_list("hostname", flat=True).first()

@@ -225,7 +225,7 @@ def test_without_the_uploader_the_form_posts_the_file(request, site, new_page, o
 
 
 def test_the_recovery_codes_page(request, site, new_page, owner_state):
-    """New codes from « Mon compte »: shown once, with a button that prints them."""
+    """New codes from « Mon compte »: shown once, with a button that prints them."""
     page = new_page(site.url, storage_state=owner_state)
     page.goto(site.pages["account"])
     page.get_by_label("Votre mot de passe").fill(DEMO_PASSWORD)
